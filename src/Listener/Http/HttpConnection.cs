@@ -1,0 +1,368 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Microsoft.Extensions.Logging;
+
+namespace LeanProxy.Listener.Http;
+
+/// <summary>
+/// The per-connection state machine: owns the <see cref="PipeReader"/> loop, parses heads, reads bodies,
+/// calls the handler and writes responses in order. Responses to pipelined requests are flushed once per batch:
+/// the writer is only flushed when no further complete request is already buffered or the handler goes async.
+/// </summary>
+internal sealed class HttpConnection(StreamConnection connection, IProxyRequestHandler handler, HttpListenerOptions options, ILogger logger)
+{
+    private static readonly byte[] ContinueLine = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
+
+    private readonly PipeReader _reader = connection.Transport.Input;
+    private readonly PipeWriter _writer = connection.Transport.Output;
+    private readonly ConnectionContext _context = connection.Context;
+    private readonly ProxyRequest _request = new()
+    {
+        RemoteEndPoint = connection.RemoteEndPoint,
+        LocalEndPoint = connection.LocalEndPoint,
+        ConnectionId = connection.Id,
+    };
+
+    private readonly BodyBuffer _body = new();
+    private bool _unflushed;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ProcessRequestsAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            await RejectAsync(ex).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+            ListenerLog.ConnectionIoError(logger, connection.Id, ex);
+        }
+        finally
+        {
+            _body.Dispose();
+            _context.ClearTimeout();
+            await _reader.CompleteAsync().ConfigureAwait(false);
+            await _writer.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task ProcessRequestsAsync(CancellationToken cancellationToken)
+    {
+        var first = true;
+        while (true)
+        {
+            // Waiting for the next request: idle until its first byte, then the headers deadline.
+            var result = await ReadHeadAsync(first, cancellationToken).ConfigureAwait(false);
+            first = false;
+            if (result is null)
+            {
+                return;
+            }
+
+            var framing = result.Value;
+            if (framing.ExpectContinue && framing.Body != BodyKind.None)
+            {
+                _writer.Write(ContinueLine);
+                await FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            _body.Reset();
+            if (framing.Body == BodyKind.ContentLength)
+            {
+                await ReadContentLengthBodyAsync(framing.ContentLength, cancellationToken).ConfigureAwait(false);
+            }
+            else if (framing.Body == BodyKind.Chunked)
+            {
+                await ReadChunkedBodyAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            _request.Body = _body.Memory;
+            var keepAlive = await HandleAsync(framing.KeepAlive).ConfigureAwait(false);
+            if (!keepAlive || _context.StopRequested)
+            {
+                await FlushAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+        }
+    }
+
+    /// <summary>Reads until a whole head is parsed; null when the connection should close quietly.</summary>
+    private async ValueTask<RequestFraming?> ReadHeadAsync(bool first, CancellationToken cancellationToken)
+    {
+        var waitingForFirstByte = true;
+        var mayTryRead = true;
+        while (true)
+        {
+            // TryRead only once: after a partial head, ReadAsync (which honours "examined") waits for new bytes.
+            ReadResult result = default;
+            if (!(mayTryRead && _reader.TryRead(out result)))
+            {
+                // Nothing buffered: whatever we wrote must reach the client before we wait.
+                if (_unflushed)
+                {
+                    await FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                if (waitingForFirstByte)
+                {
+                    _context.SetTimeout(TimeoutKind.KeepAlive, first ? options.HeadersTimeout : options.KeepAliveTimeout);
+                    _context.Idle = true;
+                    if (_context.StopRequested)
+                    {
+                        return null;
+                    }
+                }
+
+                result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                _context.Idle = false;
+            }
+
+            mayTryRead = false;
+
+            var buffer = result.Buffer;
+            if (result.IsCanceled)
+            {
+                _reader.AdvanceTo(buffer.Start, buffer.End);
+                var expired = _context.Expired;
+                if (expired == TimeoutKind.Headers)
+                {
+                    ListenerLog.Timeout(logger, connection.Id, expired);
+                    BadHttpRequestException.Throw(RequestRejectionReason.HeadersTimeout);
+                }
+
+                if (expired != TimeoutKind.None || _context.StopRequested)
+                {
+                    ListenerLog.Timeout(logger, connection.Id, expired);
+                    return null;
+                }
+
+                continue;
+            }
+
+            bool parsed;
+            SequencePosition headEnd;
+            RequestFraming framing;
+            try
+            {
+                parsed = HttpParser.TryParseHead(buffer, _request, options, out headEnd, out framing);
+            }
+            catch (BadHttpRequestException)
+            {
+                _reader.AdvanceTo(buffer.End);
+                throw;
+            }
+
+            if (parsed)
+            {
+                _reader.AdvanceTo(headEnd);
+                _context.ClearTimeout();
+                return framing;
+            }
+
+            if (result.IsCompleted)
+            {
+                if (!buffer.IsEmpty)
+                {
+                    ListenerLog.IncompleteRequest(logger, connection.Id);
+                }
+
+                _reader.AdvanceTo(buffer.End);
+                return null;
+            }
+
+            if (waitingForFirstByte && !buffer.IsEmpty)
+            {
+                // The first bytes of a request: from now on the client has HeadersTimeout to finish the head.
+                waitingForFirstByte = false;
+                _context.SetTimeout(TimeoutKind.Headers, options.HeadersTimeout);
+            }
+
+            _reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    private async ValueTask ReadContentLengthBodyAsync(long length, CancellationToken cancellationToken)
+    {
+        var remaining = length;
+        while (remaining > 0)
+        {
+            var result = await ReadBodyAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var take = Math.Min(remaining, buffer.Length);
+            foreach (var segment in buffer.Slice(0, take))
+            {
+                _body.Write(segment.Span);
+            }
+
+            remaining -= take;
+            _reader.AdvanceTo(buffer.GetPosition(take));
+            if (remaining > 0 && result.IsCompleted)
+            {
+                BadHttpRequestException.Throw(RequestRejectionReason.UnexpectedEndOfBody);
+            }
+        }
+    }
+
+    private async ValueTask ReadChunkedBodyAsync(CancellationToken cancellationToken)
+    {
+        var decoder = default(ChunkedBodyDecoder);
+        while (true)
+        {
+            var result = await ReadBodyAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var reader = new SequenceReader<byte>(buffer);
+            bool done;
+            try
+            {
+                done = decoder.TryDecode(ref reader, _body, options);
+            }
+            catch (BadHttpRequestException)
+            {
+                _reader.AdvanceTo(buffer.End);
+                throw;
+            }
+
+            if (done)
+            {
+                _reader.AdvanceTo(reader.Position);
+                return;
+            }
+
+            _reader.AdvanceTo(reader.Position, buffer.End);
+            if (result.IsCompleted)
+            {
+                BadHttpRequestException.Throw(RequestRejectionReason.UnexpectedEndOfBody);
+            }
+        }
+    }
+
+    private async ValueTask<ReadResult> ReadBodyAsync(CancellationToken cancellationToken)
+    {
+        // Always ReadAsync: it honours "examined", so a partial chunk line waits for new bytes instead of spinning.
+        _context.SetTimeout(TimeoutKind.Body, options.BodyStallTimeout);
+        var result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        _context.ClearTimeout();
+        if (result.IsCanceled)
+        {
+            _reader.AdvanceTo(result.Buffer.Start);
+            ListenerLog.Timeout(logger, connection.Id, TimeoutKind.Body);
+            BadHttpRequestException.Throw(RequestRejectionReason.HeadersTimeout, "request body stalled");
+        }
+
+        return result;
+    }
+
+    /// <summary>Calls the handler and writes its response; returns whether the connection stays open.</summary>
+    private async ValueTask<bool> HandleAsync(bool keepAlive)
+    {
+        ProxyResponse response;
+        try
+        {
+            var pending = handler.HandleAsync(_request, CancellationToken.None);
+            if (!pending.IsCompleted && _unflushed)
+            {
+                // Earlier pipelined responses must not wait for a slow handler.
+                await FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+
+            response = await pending.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            ListenerLog.HandlerFailed(logger, connection.Id, ex);
+            response = ProxyResponse.Text(500, "Internal Server Error");
+        }
+
+        keepAlive = keepAlive && !response.CloseConnection && !_context.StopRequested;
+        var noBody = HttpResponseWriter.HasNoBody(response.StatusCode, _request.KnownMethod);
+        if (response.StreamingBody is { } stream && !noBody)
+        {
+            return await WriteStreamingAsync(response, stream, keepAlive).ConfigureAwait(false);
+        }
+
+        var body = response.Body;
+        HttpResponseWriter.WriteHead(
+            _writer,
+            response.StatusCode,
+            response.ReasonPhrase,
+            response.Headers,
+            body.Length,
+            close: !keepAlive,
+            suppressLength: response.StatusCode is 204 or (>= 100 and < 200) || (response.StatusCode == 304 && body.IsEmpty),
+            serverHeader: options.ServerHeader);
+        if (!noBody && !body.IsEmpty)
+        {
+            _writer.Write(body.Span);
+        }
+
+        _unflushed = true;
+        return keepAlive;
+    }
+
+    private async ValueTask<bool> WriteStreamingAsync(ProxyResponse response, System.Threading.Channels.ChannelReader<ReadOnlyMemory<byte>> stream, bool keepAlive)
+    {
+        // HTTP/1.0 has no chunked coding: the body ends when the connection closes.
+        var chunked = _request.Version == HttpVersion.Http11;
+        keepAlive &= chunked;
+        HttpResponseWriter.WriteHead(_writer, response.StatusCode, response.ReasonPhrase, response.Headers, -1, !keepAlive, suppressLength: !chunked, options.ServerHeader);
+        await FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await foreach (var chunk in stream.ReadAllAsync().ConfigureAwait(false))
+            {
+                if (chunked)
+                {
+                    HttpResponseWriter.WriteChunk(_writer, chunk.Span);
+                }
+                else
+                {
+                    _writer.Write(chunk.Span);
+                }
+
+                await FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException and not IOException)
+        {
+            // The body failed midway: the head is gone, so the only honest signal left is an aborted message.
+            ListenerLog.StreamingBodyFailed(logger, connection.Id, ex);
+            await FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            return false;
+        }
+
+        if (chunked)
+        {
+            HttpResponseWriter.WriteLastChunk(_writer);
+        }
+
+        _unflushed = true;
+        return keepAlive;
+    }
+
+    private async ValueTask FlushAsync(CancellationToken cancellationToken)
+    {
+        _unflushed = false;
+        var result = await _writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        if (result.IsCanceled || result.IsCompleted)
+        {
+            throw new IOException("The client stopped reading.");
+        }
+    }
+
+    private async Task RejectAsync(BadHttpRequestException ex)
+    {
+        ListenerLog.BadRequest(logger, connection.Id, ex.StatusCode, ex.Message);
+        try
+        {
+            HttpResponseWriter.WriteError(_writer, ex.StatusCode, ex.Message, headOnly: _request.KnownMethod == HttpMethod.Head && ex.StatusCode != 400);
+            await _writer.FlushAsync().ConfigureAwait(false);
+        }
+        catch (Exception flushError) when (flushError is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Best effort: the client may already be gone.
+        }
+    }
+}

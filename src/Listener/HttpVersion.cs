@@ -1,0 +1,7 @@
+namespace LeanProxy.Listener;
+
+public enum HttpVersion : byte
+{
+    Http10,
+    Http11,
+}
