@@ -1,0 +1,35 @@
+using System.Text.Json.Serialization;
+
+namespace LeanProxy.Cdp.Protocol;
+
+public sealed record SetDiscoverTargetsParams(bool Discover);
+
+public sealed record CreateBrowserContextParams([property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool DisposeOnDetach = false);
+
+public sealed record CreateBrowserContextResult(string BrowserContextId);
+
+public sealed record DisposeBrowserContextParams(string BrowserContextId);
+
+public sealed record CreateTargetParams(
+    string Url,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? BrowserContextId = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool NewWindow = false,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Background = false);
+
+public sealed record CreateTargetResult(string TargetId);
+
+public sealed record AttachToTargetParams(string TargetId, bool Flatten = true);
+
+public sealed record AttachToTargetResult(string SessionId);
+
+public sealed record CloseTargetParams(string TargetId);
+
+public sealed record TargetInfo(string TargetId, string Type, string Title, string Url, bool Attached, string? BrowserContextId);
+
+public sealed record GetTargetsResult(TargetInfo[] TargetInfos);
+
+public sealed record TargetCrashedEvent(string TargetId, string Status, int ErrorCode);
+
+public sealed record TargetDestroyedEvent(string TargetId);
+
+public sealed record DetachedFromTargetEvent(string SessionId, string? TargetId);
