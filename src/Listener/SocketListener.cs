@@ -36,7 +36,10 @@ public sealed class SocketListener : IAsyncDisposable
 
     public ConnectionManager Connections => _connections;
 
-    /// <summary>Binds (but does not accept yet). Throws <see cref="SocketException"/> when the address is in use.</summary>
+    /// <summary>
+    /// Binds without listening: until <see cref="Start"/>, connection attempts are refused rather than queued.
+    /// Throws <see cref="SocketException"/> when the address is in use.
+    /// </summary>
     public static SocketListener Bind(IPEndPoint endPoint, IStreamDriver driver, int maxConnections, ILogger? logger = null, int backlog = 512)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -49,7 +52,6 @@ public sealed class SocketListener : IAsyncDisposable
 
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             socket.Bind(endPoint);
-            socket.Listen(backlog);
         }
         catch
         {
@@ -57,11 +59,22 @@ public sealed class SocketListener : IAsyncDisposable
             throw;
         }
 
-        return new SocketListener(socket, driver, maxConnections, new ConnectionManager(), logger ?? NullLogger.Instance);
+        return new SocketListener(socket, driver, maxConnections, new ConnectionManager(), logger ?? NullLogger.Instance) { _backlog = backlog };
     }
 
-    /// <summary>Starts accepting connections.</summary>
-    public void Start() => _acceptLoop ??= Task.Run(AcceptLoopAsync);
+    private int _backlog = 512;
+
+    /// <summary>Starts listening and accepting connections.</summary>
+    public void Start()
+    {
+        if (_acceptLoop is not null)
+        {
+            return;
+        }
+
+        _socket.Listen(_backlog);
+        _acceptLoop = Task.Run(AcceptLoopAsync);
+    }
 
     private async Task AcceptLoopAsync()
     {

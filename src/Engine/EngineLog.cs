@@ -1,0 +1,54 @@
+using Microsoft.Extensions.Logging;
+
+namespace LeanProxy.Engine;
+
+internal static partial class EngineLog
+{
+    [LoggerMessage(200, LogLevel.Debug, "Page server: {Path} not found")]
+    public static partial void PageServerMissing(ILogger logger, string path);
+
+    [LoggerMessage(201, LogLevel.Information, "App {App}: tab {Tab} ready in {Milliseconds} ms")]
+    public static partial void TabReady(ILogger logger, string app, int tab, long milliseconds);
+
+    [LoggerMessage(202, LogLevel.Error, "App {App}: request {RequestId} ({Method} {Target}) failed in the handler: {Message}\n{Stack}")]
+    public static partial void HandlerThrew(ILogger logger, string app, int requestId, string method, string target, string message, string stack);
+
+    [LoggerMessage(203, LogLevel.Error, "App {App}: request {RequestId} ({Method} {Target}): {Message}")]
+    public static partial void HandlerBadReturn(ILogger logger, string app, int requestId, string method, string target, string message);
+
+    [LoggerMessage(204, LogLevel.Information, "[{App} tab {Tab}] console.{Kind}: {Text}")]
+    public static partial void ConsoleInfo(ILogger logger, string app, int tab, string kind, string text);
+
+    [LoggerMessage(205, LogLevel.Warning, "[{App} tab {Tab}] console.{Kind}: {Text}")]
+    public static partial void ConsoleWarning(ILogger logger, string app, int tab, string kind, string text);
+
+    [LoggerMessage(206, LogLevel.Error, "[{App} tab {Tab}] console.{Kind}: {Text}")]
+    public static partial void ConsoleError(ILogger logger, string app, int tab, string kind, string text);
+
+    [LoggerMessage(207, LogLevel.Error, "[{App} tab {Tab}] uncaught: {Text}")]
+    public static partial void PageException(ILogger logger, string app, int tab, string text);
+
+    [LoggerMessage(208, LogLevel.Warning, "App {App}: request {RequestId} ({Method} {Target}) timed out after {Seconds} s")]
+    public static partial void RequestTimedOut(ILogger logger, string app, int requestId, string method, string target, double seconds);
+
+    [LoggerMessage(209, LogLevel.Warning, "App {App}: tab {Tab} is busy past a deadline; terminating its script")]
+    public static partial void Terminating(ILogger logger, string app, int tab);
+
+    [LoggerMessage(210, LogLevel.Error, "App {App}: tab {Tab} ended ({Reason}); {InFlight} request(s) in flight")]
+    public static partial void TabEnded(ILogger logger, string app, int tab, string reason, int inFlight);
+
+    [LoggerMessage(211, LogLevel.Error, "App {App}: a batch call to tab {Tab} failed")]
+    public static partial void BatchFailed(ILogger logger, string app, int tab, Exception exception);
+
+    [LoggerMessage(212, LogLevel.Error, "App {App}: could not replace tab {Tab}")]
+    public static partial void ReplaceFailed(ILogger logger, string app, int tab, Exception exception);
+
+    [LoggerMessage(213, LogLevel.Warning, "App {App}: queue full ({Limit}); answering 503")]
+    public static partial void QueueFull(ILogger logger, string app, int limit);
+
+    [LoggerMessage(214, LogLevel.Error, "App {App}: the browser is gone ({Reason}); relaunching")]
+    public static partial void BrowserGone(ILogger logger, string app, string reason);
+
+    [LoggerMessage(215, LogLevel.Warning, "App {App}: a response for unknown request {RequestId} (already answered)")]
+    public static partial void UnknownResponse(ILogger logger, string app, int requestId);
+}

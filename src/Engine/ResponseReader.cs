@@ -1,0 +1,191 @@
+using System.Text;
+using System.Text.Json;
+using LeanProxy.Listener;
+
+namespace LeanProxy.Engine;
+
+/// <summary>
+/// Reads response items (see Runtime/runtime.js) straight from the CDP JSON with one <see cref="Utf8JsonReader"/>
+/// pass, building each <see cref="ProxyResponse"/> without an intermediate object model.
+/// </summary>
+internal static class ResponseReader
+{
+    /// <summary>Reads the result of <c>Runtime.evaluate(__lp.d(...), returnByValue)</c>.</summary>
+    public static BatchResult ReadEvaluateResult(ReadOnlySpan<byte> json)
+    {
+        var result = new BatchResult();
+        var reader = new Utf8JsonReader(json);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("result"u8))
+            {
+                reader.Read();
+                ReadRemoteObject(ref reader, result);
+            }
+            else if (reader.ValueTextEquals("exceptionDetails"u8))
+            {
+                reader.Read();
+                result.Exception = ReadExceptionText(ref reader);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Reads the payload of a <c>__lpDone</c> binding call (a JSON array as a string).</summary>
+    public static void ReadItems(ReadOnlySpan<byte> itemsJson, List<ResponseItem> items)
+    {
+        var reader = new Utf8JsonReader(itemsJson);
+        reader.Read();
+        ReadItemArray(ref reader, items);
+    }
+
+    private static void ReadRemoteObject(ref Utf8JsonReader reader, BatchResult result)
+    {
+        var depth = reader.CurrentDepth;
+        while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
+        {
+            if (reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("value"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.StartArray)
+                {
+                    ReadItemArray(ref reader, result.Items);
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            else if (reader.TokenType == JsonTokenType.PropertyName)
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+    }
+
+    private static string ReadExceptionText(ref Utf8JsonReader reader)
+    {
+        string? text = null;
+        string? description = null;
+        var depth = reader.CurrentDepth;
+        while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
+        {
+            if (reader.TokenType != JsonTokenType.PropertyName)
+            {
+                continue;
+            }
+
+            if (reader.ValueTextEquals("text"u8))
+            {
+                reader.Read();
+                text = reader.GetString();
+            }
+            else if (reader.ValueTextEquals("exception"u8))
+            {
+                reader.Read();
+                var inner = reader.CurrentDepth;
+                while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == inner))
+                {
+                    if (reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("description"u8))
+                    {
+                        reader.Read();
+                        description = reader.GetString();
+                    }
+                    else if (reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        reader.Read();
+                        reader.Skip();
+                    }
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return description ?? text ?? "unknown exception";
+    }
+
+    private static void ReadItemArray(ref Utf8JsonReader reader, List<ResponseItem> items)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.StartArray)
+        {
+            items.Add(ReadItem(ref reader));
+        }
+    }
+
+    private static ResponseItem ReadItem(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        var id = reader.GetInt32();
+        reader.Read();
+        var status = reader.GetInt32();
+        if (status == 0)
+        {
+            reader.Read();
+            var kind = reader.GetString();
+            reader.Read();
+            var message = reader.GetString();
+            reader.Read();
+            var stack = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            SkipToEndOfArray(ref reader);
+            return new ResponseItem(id, null, kind, message, stack);
+        }
+
+        var response = new ProxyResponse(status);
+        reader.Read();
+        var statusText = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+        response.ReasonPhrase = string.IsNullOrEmpty(statusText) ? null : statusText;
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.StartArray)
+        {
+            while (reader.Read() && reader.TokenType == JsonTokenType.String)
+            {
+                var name = reader.GetString()!;
+                reader.Read();
+                response.Headers.Add(new(name, reader.GetString() ?? string.Empty));
+            }
+        }
+
+        reader.Read();
+        var bodyIsString = reader.TokenType == JsonTokenType.String;
+        byte[]? body = null;
+        if (bodyIsString)
+        {
+            body = reader.ValueIsEscaped ? Encoding.UTF8.GetBytes(reader.GetString()!) : reader.ValueSpan.ToArray();
+        }
+
+        reader.Read();
+        var encoding = reader.TokenType == JsonTokenType.Number ? reader.GetInt32() : 0;
+        if (encoding == 2 && body is not null)
+        {
+            body = Convert.FromBase64String(Encoding.ASCII.GetString(body));
+        }
+
+        if (body is not null)
+        {
+            response.Body = body;
+        }
+
+        SkipToEndOfArray(ref reader);
+        return new ResponseItem(id, response, null, null, null);
+    }
+
+    private static void SkipToEndOfArray(ref Utf8JsonReader reader)
+    {
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            reader.Skip();
+        }
+    }
+}

@@ -1,0 +1,208 @@
+// LeanProxy page runtime: turns request batches sent over CDP into Workers-style fetch(request, env, ctx) calls
+// and sends the finished responses back. Loaded as an ES module by the bootstrap page; see src/Engine/PageServer.cs.
+//
+// Wire format (both directions are JSON arrays, one item per request):
+//   request  item: [id, method, url, headers[name, value, ...], body, bodyEncoding, remoteAddress, remotePort]
+//                  bodyEncoding: 0 = none, 1 = text, 2 = base64
+//   response item: [id, status, statusText, headers[name, value, ...], body, bodyEncoding]
+//              or: [id, 0, errorKind, message, stack]       (the handler failed: errorKind "throw" | "type")
+// Responses finished before the next macrotask ride back in the Runtime.evaluate result (one CDP message);
+// later ones are coalesced per macrotask and sent through the __lpDone binding.
+
+const done = globalThis.__lpDone;
+const control = globalThis.__lpCtl;
+const kBody = Symbol("leanproxy.body");
+
+// Remember the body a Response was made with, so the common cases (string, bytes, JSON) need no async read.
+const NativeResponse = globalThis.Response;
+class Response extends NativeResponse {
+  constructor(body, init) {
+    super(body, init);
+    if (body === undefined || body === null || typeof body === "string" || body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
+      this[kBody] = body ?? null;
+    }
+  }
+  static json(data, init) {
+    const headers = new Headers(init?.headers);
+    if (!headers.has("content-type")) headers.set("content-type", "application/json");
+    return new Response(JSON.stringify(data), { ...init, headers });
+  }
+  static redirect(url, status = 302) {
+    const r = NativeResponse.redirect(url, status);
+    return r;
+  }
+}
+Object.defineProperty(Response, "name", { value: "Response" });
+globalThis.Response = Response;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const asciiOnly = /^[\x00-\x7f]*$/;
+
+function toBase64(bytes) {
+  if (bytes.toBase64) return bytes.toBase64();
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function fromBase64(text) {
+  if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text);
+  const s = atob(text);
+  const bytes = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+  return bytes;
+}
+
+function isAscii(bytes) {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] > 0x7f) return false;
+  return true;
+}
+
+// --- macrotask tick (MessageChannel: not clamped like setTimeout) ---
+const channel = new MessageChannel();
+let ticks = [];
+channel.port1.onmessage = () => {
+  const run = ticks;
+  ticks = [];
+  for (const f of run) f();
+};
+function onNextTick(f) {
+  ticks.push(f);
+  if (ticks.length === 1) channel.port2.postMessage(0);
+}
+
+// --- responses that finish after their batch returned: coalesced per tick, sent through the binding ---
+let outbox = [];
+function post(item) {
+  outbox.push(item);
+  if (outbox.length === 1) {
+    onNextTick(() => {
+      const items = outbox;
+      outbox = [];
+      done(JSON.stringify(items));
+    });
+  }
+}
+
+function describe(value) {
+  if (value === null) return "null";
+  if (value === undefined) return "undefined";
+  if (typeof value === "object") return value.constructor?.name ? `an object of type ${value.constructor.name}` : "an object";
+  return `a ${typeof value} (${String(value).slice(0, 80)})`;
+}
+
+function headerList(headers) {
+  const list = [];
+  for (const [name, value] of headers) {
+    if (name === "set-cookie") continue;
+    list.push(name, value);
+  }
+  if (headers.getSetCookie) for (const cookie of headers.getSetCookie()) list.push("set-cookie", cookie);
+  return list;
+}
+
+function bodyItem(id, response, body) {
+  const head = [id, response.status, response.statusText, headerList(response.headers)];
+  if (body === null || body === undefined) return [...head, null, 0];
+  if (typeof body === "string") return [...head, body, 1];
+  const bytes = body instanceof ArrayBuffer ? new Uint8Array(body) : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  if (bytes.length === 0) return [...head, null, 0];
+  return isAscii(bytes) ? [...head, decoder.decode(bytes), 1] : [...head, toBase64(bytes), 2];
+}
+
+async function readBody(id, response) {
+  if (response.body === null) return bodyItem(id, response, null);
+  return bodyItem(id, response, await response.arrayBuffer());
+}
+
+function toItem(id, response) {
+  if (!(response instanceof NativeResponse)) {
+    return [id, 0, "type", `fetch() must return a Response (or a promise of one), but it returned ${describe(response)}`, ""];
+  }
+  if (!response.bodyUsed && kBody in response) return bodyItem(id, response, response[kBody]);
+  return readBody(id, response);
+}
+
+function failure(id, error) {
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : `Uncaught ${describe(error)}`;
+  return [id, 0, "throw", message, error instanceof Error ? String(error.stack ?? "") : ""];
+}
+
+let app = null;
+let env = null;
+
+function makeRequest(r) {
+  const [id, method, url, flat, body, encoding, remoteAddress, remotePort] = r;
+  const headers = new Headers();
+  for (let i = 0; i < flat.length; i += 2) headers.append(flat[i], flat[i + 1]);
+  const init = { method, headers };
+  if (encoding === 1) init.body = body;
+  else if (encoding === 2) init.body = fromBase64(body);
+  const request = new Request(url, init);
+  // The Request constructor drops "forbidden" names (Host, Cookie, Origin…); a server must see them all.
+  let kept = 0;
+  for (const _ of request.headers) kept++;
+  let total = 0;
+  for (const _ of headers) total++;
+  if (kept !== total) Object.defineProperty(request, "headers", { value: headers, enumerable: true });
+  const waits = [];
+  const ctx = {
+    remoteAddress,
+    remotePort,
+    waitUntil(promise) { waits.push(Promise.resolve(promise).catch((e) => console.error("waitUntil promise rejected:", e))); },
+    passThroughOnException() {},
+    props: {},
+  };
+  return { id, request, ctx };
+}
+
+function handle(r, batch) {
+  let id = r[0];
+  let finish = (item) => {
+    if (batch.open) batch.out.push(item);
+    else post(item);
+  };
+  try {
+    const { request, ctx } = makeRequest(r);
+    const result = app.fetch(request, env, ctx);
+    if (result instanceof NativeResponse) {
+      const item = toItem(id, result);
+      if (Array.isArray(item)) finish(item);
+      else item.then(finish, (e) => finish(failure(id, e)));
+      return;
+    }
+    Promise.resolve(result).then(
+      (response) => {
+        const item = toItem(id, response);
+        if (Array.isArray(item)) finish(item);
+        else item.then(finish, (e) => finish(failure(id, e)));
+      },
+      (e) => finish(failure(id, e)));
+  } catch (e) {
+    finish(failure(id, e));
+  }
+}
+
+// Called by Runtime.evaluate("__lp.d([...])", awaitPromise, returnByValue).
+function dispatch(items) {
+  const batch = { open: true, out: [] };
+  for (const r of items) handle(r, batch);
+  return new Promise((resolve) => onNextTick(() => {
+    batch.open = false;
+    resolve(batch.out);
+  }));
+}
+
+export function start(module, config) {
+  const handler = module.default;
+  const exports = {
+    fetch: typeof handler?.fetch === "function",
+    connect: typeof handler?.connect === "function",
+    datagram: typeof handler?.datagram === "function",
+  };
+  app = handler ?? {};
+  env = Object.freeze({ ...config.env });
+  globalThis.__lp = { d: dispatch };
+  control(JSON.stringify({ t: "ready", exports }));
+}

@@ -1,0 +1,460 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using LeanProxy.Cdp;
+using LeanProxy.Cdp.Protocol;
+using LeanProxy.Listener;
+using Microsoft.Extensions.Logging;
+
+namespace LeanProxy.Engine;
+
+/// <summary>
+/// One tab running the app. Requests queue here; adaptive batching sends them: when no call is in flight a request
+/// leaves at once, otherwise arrivals wait and leave together in the next <c>Runtime.evaluate</c>. Responses come
+/// back in the evaluate result (those finished within the page's current task) or, later, through the binding.
+/// </summary>
+internal sealed partial class TabWorker
+{
+    /// <summary>Batch calls in flight per tab at most (the rest queue and go together in the next call).</summary>
+    internal const int MaxCallsInFlight = 2;
+
+    private const int MaxBatchCount = 256;
+    private const long MaxBatchBodyBytes = 2 * 1024 * 1024;
+
+    private readonly TabPool _pool;
+    private readonly ILogger _logger;
+    private readonly ConcurrentQueue<PendingRequest> _queue = new();
+    private readonly ConcurrentDictionary<int, PendingRequest> _inPage = new();
+    private readonly List<IDisposable> _subscriptions = [];
+    private readonly TaskCompletionSource<ControlMessage> _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _callsInFlight;
+    private int _queued;
+    private long _oldestCallStart;
+    private volatile bool _dead;
+
+    private TabWorker(TabPool pool, int index, CdpSession session, ILogger logger)
+    {
+        _pool = pool;
+        Index = index;
+        Session = session;
+        _logger = logger;
+    }
+
+    public int Index { get; }
+
+    public CdpSession Session { get; }
+
+    public bool IsDead => _dead;
+
+    /// <summary>Queued plus in-page requests: the load the pool balances on.</summary>
+    public int Outstanding => Volatile.Read(ref _queued) + _inPage.Count;
+
+    /// <summary>Opens a tab in its own window of the app's browser context, loads the app and waits until it is ready.</summary>
+    public static async Task<TabWorker> CreateAsync(TabPool pool, int index, CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var connection = pool.Connection;
+        var target = await connection.SendAsync(
+            CdpMethods.TargetCreateTarget,
+            new CreateTargetParams("about:blank", pool.BrowserContextId, NewWindow: true),
+            CdpJsonContext.Default.CreateTargetParams,
+            CdpJsonContext.Default.CreateTargetResult,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        var session = await connection.AttachAsync(target.TargetId, cancellationToken).ConfigureAwait(false);
+        var tab = new TabWorker(pool, index, session, pool.Logger);
+        try
+        {
+            // Subscribe before enabling and adding bindings, so that nothing is missed.
+            tab.Subscribe();
+            await session.SendAsync(CdpMethods.RuntimeEnable, cancellationToken).ConfigureAwait(false);
+            await session.SendAsync(CdpMethods.InspectorEnable, cancellationToken).ConfigureAwait(false);
+            await session.SendAsync(CdpMethods.RuntimeAddBinding, new AddBindingParams(Bindings.Done), CdpJsonContext.Default.AddBindingParams, cancellationToken).ConfigureAwait(false);
+            await session.SendAsync(CdpMethods.RuntimeAddBinding, new AddBindingParams(Bindings.Control), CdpJsonContext.Default.AddBindingParams, cancellationToken).ConfigureAwait(false);
+            var navigation = await session.SendAsync(
+                CdpMethods.PageNavigate,
+                new NavigateParams(pool.PageServer.BootstrapUrl.ToString()),
+                CdpJsonContext.Default.NavigateParams,
+                CdpJsonContext.Default.NavigateResult,
+                cancellationToken).ConfigureAwait(false);
+            if (!string.IsNullOrEmpty(navigation.ErrorText))
+            {
+                throw new AppLoadException($"The tab could not open the page server ({navigation.ErrorText}).");
+            }
+
+            var control = await tab._loaded.Task.WaitAsync(pool.Options.LoadTimeout, cancellationToken).ConfigureAwait(false);
+            tab.CheckLoaded(control);
+            EngineLog.TabReady(pool.Logger, pool.App.Name, index, stopwatch.ElapsedMilliseconds);
+            _ = tab.WatchAsync();
+            return tab;
+        }
+        catch (TimeoutException)
+        {
+            await tab.CloseAsync().ConfigureAwait(false);
+            throw new AppLoadException($"The app did not finish loading within {pool.Options.LoadTimeout.TotalSeconds} s (a top-level await that never settles?).");
+        }
+        catch
+        {
+            await tab.CloseAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private void CheckLoaded(ControlMessage control)
+    {
+        var app = _pool.App;
+        switch (control.T)
+        {
+            case "ready":
+                var missing = _pool.Options.RequiredExports.Where(e => control.Exports?.GetValueOrDefault(e) != true).ToArray();
+                if (missing.Length > 0)
+                {
+                    throw new MissingExportException(missing, $"{app.Entry} has no export default {{ {string.Join(", ", missing)}() }}, which the configured listeners need.");
+                }
+
+                return;
+            case "error":
+                var location = string.IsNullOrEmpty(control.File) ? app.Entry : _pool.LocalPath(control.File);
+                throw new AppLoadException($"{location}:{control.Line}:{control.Column}: {control.Message}");
+            default:
+                var missingFiles = _pool.PageServer.MissingPaths.Where(p => !p.StartsWith(PageServer.Prefix, StringComparison.Ordinal)).Distinct().ToArray();
+                throw new AppLoadException(missingFiles.Length > 0
+                    ? $"{app.Entry}: a module could not be loaded; not found in {app.Root}: {string.Join(", ", missingFiles)}"
+                    : $"{app.Entry}: the module graph could not be loaded (a network import failed, or a file is not JavaScript).");
+        }
+    }
+
+    private void Subscribe()
+    {
+        _subscriptions.Add(Session.Subscribe(CdpEvents.RuntimeBindingCalled, OnBindingCalled));
+        _subscriptions.Add(Session.Subscribe(CdpEvents.RuntimeConsoleApiCalled, CdpJsonContext.Default.ConsoleApiCalledEvent, (e, _) => OnConsole(e)));
+        _subscriptions.Add(Session.Subscribe(CdpEvents.RuntimeExceptionThrown, CdpJsonContext.Default.ExceptionThrownEvent, (e, _) => OnException(e)));
+    }
+
+    public void Enqueue(PendingRequest request)
+    {
+        Interlocked.Increment(ref _queued);
+        _queue.Enqueue(request);
+        Pump();
+    }
+
+    /// <summary>Sends queued requests while fewer than <see cref="MaxCallsInFlight"/> calls are in flight.</summary>
+    private void Pump()
+    {
+        while (!_dead && !_queue.IsEmpty)
+        {
+            var inFlight = Volatile.Read(ref _callsInFlight);
+            if (inFlight >= MaxCallsInFlight)
+            {
+                return;
+            }
+
+            if (Interlocked.CompareExchange(ref _callsInFlight, inFlight + 1, inFlight) != inFlight)
+            {
+                continue;
+            }
+
+            var batch = TakeBatch();
+            if (batch.Count == 0)
+            {
+                Interlocked.Decrement(ref _callsInFlight);
+                continue;
+            }
+
+            _ = SendBatchAsync(batch);
+        }
+    }
+
+    private List<PendingRequest> TakeBatch()
+    {
+        var batch = new List<PendingRequest>(Math.Min(Volatile.Read(ref _queued), MaxBatchCount));
+        long bytes = 0;
+        while (batch.Count < MaxBatchCount && bytes < MaxBatchBodyBytes && _queue.TryDequeue(out var request))
+        {
+            Interlocked.Decrement(ref _queued);
+            if (request.IsCompleted)
+            {
+                continue;
+            }
+
+            request.Attempts++;
+            bytes += request.Request.Body.Length;
+            _inPage[request.Id] = request;
+            batch.Add(request);
+        }
+
+        return batch;
+    }
+
+    private async Task SendBatchAsync(List<PendingRequest> batch)
+    {
+        if (Volatile.Read(ref _oldestCallStart) == 0)
+        {
+            Volatile.Write(ref _oldestCallStart, Environment.TickCount64);
+        }
+
+        try
+        {
+            var expression = PooledBufferWriter.Rent();
+            Task<BatchResult> call;
+            try
+            {
+                BatchWriter.Write(expression, batch);
+                call = Session.SendAsync(
+                    CdpMethods.RuntimeEvaluate,
+                    expression,
+                    static (writer, buffer) =>
+                    {
+                        writer.WriteString("expression"u8, buffer.WrittenSpan);
+                        writer.WriteBoolean("awaitPromise"u8, true);
+                        writer.WriteBoolean("returnByValue"u8, true);
+                    },
+                    static json => ResponseReader.ReadEvaluateResult(json),
+                    CancellationToken.None);
+            }
+            finally
+            {
+                PooledBufferWriter.Return(expression);
+            }
+
+            var result = await call.ConfigureAwait(false);
+            Complete(result.Items);
+            if (result.Exception is not null)
+            {
+                // The call itself died (e.g. Runtime.terminateExecution stopped a spinning handler): whatever of this
+                // batch is still unanswered and within its deadline goes again.
+                Requeue(batch, result.Exception);
+            }
+        }
+        catch (CdpClosedException)
+        {
+            // The tab or the browser went away: OnEnded answers or retries everything in flight.
+        }
+        catch (Exception ex) when (ex is CdpException or JsonException or FormatException or InvalidOperationException)
+        {
+            EngineLog.BatchFailed(_logger, _pool.App.Name, Index, ex);
+            foreach (var request in batch)
+            {
+                if (_inPage.TryRemove(request.Id, out _))
+                {
+                    request.TryComplete(ProxyResponse.Text(502, "Bad Gateway"));
+                }
+            }
+        }
+        finally
+        {
+            var remaining = Interlocked.Decrement(ref _callsInFlight);
+            Volatile.Write(ref _oldestCallStart, remaining == 0 ? 0 : Environment.TickCount64);
+            Pump();
+        }
+    }
+
+    private void Requeue(List<PendingRequest> batch, string exception)
+    {
+        foreach (var request in batch)
+        {
+            if (_inPage.TryRemove(request.Id, out _) && !request.IsCompleted)
+            {
+                if (request.Attempts >= 3)
+                {
+                    request.TryComplete(ProxyResponse.Text(502, "Bad Gateway"));
+                    continue;
+                }
+
+                Interlocked.Increment(ref _queued);
+                _queue.Enqueue(request);
+            }
+        }
+
+        _ = exception;
+    }
+
+    private void Complete(List<ResponseItem> items)
+    {
+        foreach (var item in items)
+        {
+            if (!_inPage.TryRemove(item.Id, out var request))
+            {
+                continue;
+            }
+
+            if (item.Response is { } response)
+            {
+                request.TryComplete(response);
+                continue;
+            }
+
+            var method = request.Request.Method;
+            var target = request.Request.TargetString;
+            if (item.ErrorKind == "type")
+            {
+                EngineLog.HandlerBadReturn(_logger, _pool.App.Name, request.Id, method, target, item.ErrorMessage ?? string.Empty);
+                request.TryComplete(ProxyResponse.Text(500, "Internal Server Error: " + item.ErrorMessage));
+            }
+            else
+            {
+                EngineLog.HandlerThrew(_logger, _pool.App.Name, request.Id, method, target, item.ErrorMessage ?? string.Empty, item.ErrorStack ?? string.Empty);
+                request.TryComplete(ProxyResponse.Text(500, "Internal Server Error"));
+            }
+        }
+    }
+
+    private void OnBindingCalled(ReadOnlySpan<byte> json, string? sessionId)
+    {
+        var reader = new Utf8JsonReader(json);
+        reader.Read();
+        string? name = null;
+        byte[]? payload = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("name"u8))
+            {
+                reader.Read();
+                name = reader.GetString();
+            }
+            else if (reader.ValueTextEquals("payload"u8))
+            {
+                reader.Read();
+                payload = reader.ValueIsEscaped ? Encoding.UTF8.GetBytes(reader.GetString()!) : reader.ValueSpan.ToArray();
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        if (payload is null)
+        {
+            return;
+        }
+
+        if (name == Bindings.Done)
+        {
+            var items = new List<ResponseItem>();
+            ResponseReader.ReadItems(payload, items);
+            Complete(items);
+        }
+        else if (name == Bindings.Control)
+        {
+            var control = JsonSerializer.Deserialize(payload, EngineJsonContext.Default.ControlMessage);
+            if (control is not null)
+            {
+                _loaded.TrySetResult(control);
+            }
+        }
+    }
+
+    /// <summary>Waits for the tab's session to end (crash, close, browser gone) and hands its requests back.</summary>
+    private async Task WatchAsync()
+    {
+        var reason = await Session.Ended.ConfigureAwait(false);
+        _dead = true;
+        EngineLog.TabEnded(_logger, _pool.App.Name, Index, reason.ToString(), _inPage.Count + Volatile.Read(ref _queued));
+        var orphans = new List<PendingRequest>();
+        foreach (var (id, request) in _inPage)
+        {
+            if (_inPage.TryRemove(id, out _))
+            {
+                orphans.Add(request);
+            }
+        }
+
+        while (_queue.TryDequeue(out var queued))
+        {
+            Interlocked.Decrement(ref _queued);
+            queued.Attempts = Math.Max(queued.Attempts - 1, 0); // never reached the page: not an attempt
+            orphans.Add(queued);
+        }
+
+        DisposeSubscriptions();
+        _pool.OnTabEnded(this, reason, orphans);
+    }
+
+    /// <summary>Answers 504 to expired requests; a tab whose calls stopped returning gets its script terminated.</summary>
+    public void CheckDeadlines(long now)
+    {
+        var expired = false;
+        foreach (var (id, request) in _inPage)
+        {
+            if (now >= request.Deadline && _inPage.TryRemove(id, out _))
+            {
+                expired = true;
+                TimeOut(request);
+            }
+        }
+
+        var started = Volatile.Read(ref _oldestCallStart);
+        if (expired && started != 0 && now - started >= 1000)
+        {
+            // A batch call has not come back for a second and a deadline passed: the page's thread is stuck in a handler.
+            EngineLog.Terminating(_logger, _pool.App.Name, Index);
+            _ = TerminateAsync();
+        }
+    }
+
+    private void TimeOut(PendingRequest request)
+    {
+        if (request.TryComplete(ProxyResponse.Text(504, "Gateway Timeout")))
+        {
+            EngineLog.RequestTimedOut(_logger, _pool.App.Name, request.Id, request.Request.Method, request.Request.TargetString, _pool.Options.RequestTimeout.TotalSeconds);
+        }
+    }
+
+    private async Task TerminateAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await Session.SendAsync(CdpMethods.RuntimeTerminateExecution, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is CdpClosedException or CdpException or OperationCanceledException)
+        {
+            // The tab is gone or did not answer: the watchdog of the pool replaces it.
+        }
+    }
+
+    public async Task CloseAsync()
+    {
+        _dead = true;
+        DisposeSubscriptions();
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await _pool.Connection.SendAsync(
+                CdpMethods.TargetCloseTarget,
+                new CloseTargetParams(Session.TargetId),
+                CdpJsonContext.Default.CloseTargetParams,
+                cancellationToken: timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is CdpClosedException or CdpException or OperationCanceledException)
+        {
+            // Best effort: the browser may be closing already.
+        }
+    }
+
+    private void DisposeSubscriptions()
+    {
+        lock (_subscriptions)
+        {
+            foreach (var subscription in _subscriptions)
+            {
+                subscription.Dispose();
+            }
+
+            _subscriptions.Clear();
+        }
+    }
+
+    internal static class Bindings
+    {
+        public const string Done = "__lpDone";
+        public const string Control = "__lpCtl";
+    }
+}
+
+/// <summary>The app lacks an export a configured listener needs (exit code 2 in the CLI).</summary>
+public sealed class MissingExportException(string[] missing, string message) : Exception(message)
+{
+    public IReadOnlyList<string> Missing { get; } = missing;
+}

@@ -1,0 +1,48 @@
+using CommandLine;
+using CommandLine.Text;
+
+namespace LeanProxy.Host.Cli;
+
+/// <summary>Options of <c>leanproxy serve</c>.</summary>
+[Verb("serve", isDefault: false, HelpText = "Serve an app's export default { fetch } from headless Chromium tabs.")]
+public sealed class ServeOptions
+{
+    [Value(0, MetaName = "APP", Required = true, HelpText = "Entry module file, or a folder whose index.js/index.mjs is the entry.")]
+    public string App { get; set; } = string.Empty;
+
+    [Option("http", HelpText = "HTTP/1.1 listener HOST:PORT (repeatable; port 0 = ephemeral). Default 127.0.0.1:8080.")]
+    public IEnumerable<string> Http { get; set; } = [];
+
+    [Option("tabs", HelpText = "Tabs in the pool (default: number of cores).")]
+    public int? Tabs { get; set; }
+
+    [Option("chrome", HelpText = "Chromium binary (default: $CHROME_PATH, then chromium/google-chrome on PATH).")]
+    public string? Chrome { get; set; }
+
+    [Option("browser-url", HelpText = "Attach to a running Chromium (http://HOST:PORT or ws://…/devtools/browser/…) instead of launching one.")]
+    public string? BrowserUrl { get; set; }
+
+    [Option("timeout", HelpText = "Per-request deadline in seconds (default 30); the client gets 504 past it.")]
+    public double? Timeout { get; set; }
+
+    [Option("var", HelpText = "KEY=VALUE handed to the handler in env (repeatable).")]
+    public IEnumerable<string> Vars { get; set; } = [];
+
+    [Option("max-body", HelpText = "Largest request body in bytes (default 10485760); larger gets 413.")]
+    public long? MaxBody { get; set; }
+
+    [Option("max-connections", HelpText = "Open connections at most per listener (default 10000); more wait in the backlog.")]
+    public int? MaxConnections { get; set; }
+
+    [Option("queue", HelpText = "Requests waiting for a tab at most (default 4096); more get 503.")]
+    public int? Queue { get; set; }
+
+    [Option("log-level", HelpText = "trace, debug, information, warning, error (default information).")]
+    public string? LogLevel { get; set; }
+
+    [Usage(ApplicationAlias = "leanproxy")]
+    public static IEnumerable<Example> Examples =>
+    [
+        new("Serve the hello example on port 8080", new ServeOptions { App = "examples/hello", Http = ["127.0.0.1:8080"] }),
+    ];
+}

@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Logging;
+
+namespace LeanProxy.Host;
+
+internal static partial class HostLog
+{
+    [LoggerMessage(300, LogLevel.Information, "Stopping ({Signal}): draining requests in flight")]
+    public static partial void Stopping(ILogger logger, string signal);
+
+    [LoggerMessage(301, LogLevel.Information, "Stopped")]
+    public static partial void Stopped(ILogger logger);
+
+    [LoggerMessage(302, LogLevel.Critical, "The browser connection was lost ({Reason}); exiting")]
+    public static partial void BrowserLost(ILogger logger, string reason);
+}

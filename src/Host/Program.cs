@@ -1,0 +1,82 @@
+using CommandLine;
+using LeanProxy.Host.Cli;
+
+namespace LeanProxy.Host;
+
+/// <summary>The <c>leanproxy</c> command. Exit codes: 0 ok, 1 runtime failure (app, browser, port), 2 bad usage.</summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args) => await RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        using var parser = new Parser(settings =>
+        {
+            settings.AllowMultiInstance = true;
+            settings.CaseSensitive = true;
+            settings.HelpWriter = null;
+            settings.AutoHelp = true;
+            settings.AutoVersion = true;
+        });
+        var result = parser.ParseArguments(args, typeof(ServeOptions));
+        if (result is Parsed<object> { Value: ServeOptions serve })
+        {
+            try
+            {
+                return await ServeCommand.RunAsync(serve, stdout, stderr).ConfigureAwait(false);
+            }
+            catch (UsageException ex)
+            {
+                await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                await stderr.WriteLineAsync("Run 'leanproxy serve --help' for usage.").ConfigureAwait(false);
+                return 2;
+            }
+        }
+
+        return await ReportAsync((NotParsed<object>)result, stdout, stderr).ConfigureAwait(false);
+    }
+
+    private static async Task<int> ReportAsync(NotParsed<object> result, TextWriter stdout, TextWriter stderr)
+    {
+        var errors = result.Errors.ToArray();
+        if (errors.Any(e => e.Tag == ErrorType.VersionRequestedError))
+        {
+            await stdout.WriteLineAsync("leanproxy " + typeof(Program).Assembly.GetName().Version?.ToString(3)).ConfigureAwait(false);
+            return 0;
+        }
+
+        var help = CommandLine.Text.HelpText.AutoBuild(result, h =>
+        {
+            h.Heading = "leanproxy " + typeof(Program).Assembly.GetName().Version?.ToString(3);
+            h.Copyright = "Request handlers running inside headless Chromium.";
+            h.AddDashesToOption = true;
+            return h;
+        }, e => e, verbsIndex: true);
+        if (errors.Any(e => e.Tag is ErrorType.HelpRequestedError or ErrorType.HelpVerbRequestedError))
+        {
+            await stdout.WriteLineAsync(help.ToString()).ConfigureAwait(false);
+            return 0;
+        }
+
+        foreach (var error in errors)
+        {
+            await stderr.WriteLineAsync("error: " + Describe(error)).ConfigureAwait(false);
+        }
+
+        await stderr.WriteLineAsync("Run 'leanproxy --help' for usage.").ConfigureAwait(false);
+        return 2;
+    }
+
+    private static string Describe(Error error) => error switch
+    {
+        UnknownOptionError unknown => $"unknown option '{(unknown.Token.Length == 1 ? "-" : "--")}{unknown.Token}'.",
+        MissingRequiredOptionError missing when missing.NameInfo.NameText == "APP" => "missing APP: the entry module file or app folder to serve.",
+        MissingRequiredOptionError missing => $"missing required {missing.NameInfo.NameText}.",
+        MissingValueOptionError missing => $"option '--{missing.NameInfo.LongName}' needs a value.",
+        BadFormatConversionError bad => $"option '--{bad.NameInfo.LongName}' has a value of the wrong type.",
+        BadVerbSelectedError verb => $"unknown command '{verb.Token}' (commands: serve).",
+        NoVerbSelectedError => "no command given (commands: serve).",
+        RepeatedOptionError repeated => $"option '--{repeated.NameInfo.LongName}' given more than once.",
+        _ => error.Tag.ToString(),
+    };
+}
