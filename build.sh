@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# LeanProxy build script: thin, loud, fail-fast. Verbs: run [APP] [-- serve options], test, publish, bench.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+run() { step "$*"; "$@"; }
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# Makes sure a Chromium is there: $CHROME_PATH, else chromium/google-chrome on PATH, else (root + apt-get)
+# Debian's chromium package; otherwise says how to get one and stops.
+ensure_chromium() {
+  if [[ -n "${CHROME_PATH:-}" ]]; then
+    if [[ -x "$CHROME_PATH" ]]; then step "Chromium: \$CHROME_PATH=$CHROME_PATH"; return; fi
+    echo "error: CHROME_PATH=$CHROME_PATH is not an executable file" >&2; exit 1
+  fi
+  local name
+  for name in chromium chromium-browser google-chrome google-chrome-stable; do
+    if command -v "$name" >/dev/null 2>&1; then step "Chromium: $(command -v "$name")"; return; fi
+  done
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    run apt-get update -qq
+    run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+    return
+  fi
+  cat >&2 <<'MSG'
+error: Chromium was not found.
+  Install it, e.g. on Debian/Ubuntu:  sudo apt-get install chromium
+  or point LeanProxy at one:           export CHROME_PATH=/path/to/chrome
+MSG
+  exit 1
+}
+
+usage() {
+  cat >&2 <<'MSG'
+usage: ./build.sh run [APP] [-- serve options]   build and serve APP (default examples/hello) on 127.0.0.1:8080
+       ./build.sh test                           build everything and run every test (real Chromium included)
+       ./build.sh publish                        single-file, self-contained binary at out/leanproxy
+       ./build.sh bench [BenchmarkDotNet args]   run the micro-benchmarks (bench/LeanProxy.Benchmarks)
+MSG
+  exit 2
+}
+
+verb="${1:-}"
+[[ $# -gt 0 ]] && shift
+case "$verb" in
+  run)
+    app=examples/hello
+    if [[ $# -gt 0 && "$1" != "--" ]]; then app="$1"; shift; fi
+    if [[ $# -gt 0 && "$1" == "--" ]]; then shift; fi
+    ensure_chromium
+    run dotnet build src/Host/LeanProxy.Host.csproj -c Release -v quiet -nologo
+    step "leanproxy serve $app $*"
+    exec dotnet src/Host/bin/Release/net10.0/leanproxy.dll serve "$app" "$@"
+    ;;
+  test)
+    ensure_chromium
+    run dotnet build LeanProxy.sln -c Release -v quiet -nologo
+    run dotnet test LeanProxy.sln -c Release --no-build -v quiet -nologo --logger "console;verbosity=normal"
+    ;;
+  publish)
+    run dotnet publish src/Host/LeanProxy.Host.csproj -c Release -o out -nologo
+    step "published: out/leanproxy ($(du -h out/leanproxy | cut -f1))"
+    ;;
+  bench)
+    run dotnet run -c Release --project bench/LeanProxy.Benchmarks -- "$@"
+    ;;
+  *)
+    usage
+    ;;
+esac
