@@ -44,6 +44,9 @@ internal sealed class TabPool : IAsyncDisposable
 
     public IReadOnlyList<TabWorker?> Tabs => _tabs;
 
+    /// <summary>The pool is shutting down: tabs ending now is expected.</summary>
+    public bool IsStopping => _stopping;
+
     public static async Task<TabPool> CreateAsync(CdpConnection connection, PageServer pageServer, AppSource app, EngineOptions options, ILogger logger, CancellationToken cancellationToken)
     {
         var context = await connection.SendAsync(
@@ -195,6 +198,7 @@ internal sealed class TabPool : IAsyncDisposable
     /// <summary>Waits until no request is outstanding in any tab, or the timeout passes.</summary>
     public async Task DrainAsync(TimeSpan timeout)
     {
+        _stopping = true;
         var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         while (Environment.TickCount64 < deadline && Outstanding > 0)
         {

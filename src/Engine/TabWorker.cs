@@ -349,8 +349,12 @@ internal sealed partial class TabWorker
     private async Task WatchAsync()
     {
         var reason = await Session.Ended.ConfigureAwait(false);
+        var expected = _dead || _pool.IsStopping;
         _dead = true;
-        EngineLog.TabEnded(_logger, _pool.App.Name, Index, reason.ToString(), _inPage.Count + Volatile.Read(ref _queued));
+        if (!expected)
+        {
+            EngineLog.TabEnded(_logger, _pool.App.Name, Index, reason.ToString(), _inPage.Count + Volatile.Read(ref _queued));
+        }
         var orphans = new List<PendingRequest>();
         foreach (var (id, request) in _inPage)
         {

@@ -14,22 +14,34 @@ const control = globalThis.__lpCtl;
 const kBody = Symbol("leanproxy.body");
 
 // Remember the body a Response was made with, so the common cases (string, bytes, JSON) need no async read.
+// Also keep Set-Cookie: a browser's Response drops it (a "forbidden response header"), a server must not.
+const kHeaders = Symbol("leanproxy.headers");
+const kInitHeaders = Symbol("leanproxy.initHeaders");
 const NativeResponse = globalThis.Response;
+const nativeHeaders = Object.getOwnPropertyDescriptor(NativeResponse.prototype, "headers").get;
 class Response extends NativeResponse {
   constructor(body, init) {
     super(body, init);
     if (body === undefined || body === null || typeof body === "string" || body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
       this[kBody] = body ?? null;
     }
+    if (init?.headers) this[kInitHeaders] = init.headers;
+  }
+  get headers() {
+    let headers = this[kHeaders];
+    if (headers === undefined) {
+      // A guard-less copy: it accepts Set-Cookie, both from the init and appended later.
+      headers = new Headers(nativeHeaders.call(this));
+      const init = this[kInitHeaders];
+      if (init) for (const cookie of new Headers(init).getSetCookie()) headers.append("set-cookie", cookie);
+      this[kHeaders] = headers;
+    }
+    return headers;
   }
   static json(data, init) {
     const headers = new Headers(init?.headers);
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
     return new Response(JSON.stringify(data), { ...init, headers });
-  }
-  static redirect(url, status = 302) {
-    const r = NativeResponse.redirect(url, status);
-    return r;
   }
 }
 Object.defineProperty(Response, "name", { value: "Response" });
@@ -102,8 +114,12 @@ function headerList(headers) {
   return list;
 }
 
+function headersOf(response) {
+  return response[kHeaders] ?? (response[kInitHeaders] ? response.headers : nativeHeaders.call(response));
+}
+
 function bodyItem(id, response, body) {
-  const head = [id, response.status, response.statusText, headerList(response.headers)];
+  const head = [id, response.status, response.statusText, headerList(headersOf(response))];
   if (body === null || body === undefined) return [...head, null, 0];
   if (typeof body === "string") return [...head, body, 1];
   const bytes = body instanceof ArrayBuffer ? new Uint8Array(body) : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);

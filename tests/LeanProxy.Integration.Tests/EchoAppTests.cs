@@ -1,0 +1,193 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+
+namespace LeanProxy.Integration.Tests;
+
+/// <summary>Requests through the real binary, a real listener and a real Chromium tab running apps/echo.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class EchoAppTests
+{
+    private LeanProxyProcess _host = null!;
+    private HttpClient _client = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        _host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("echo"), timeout.Token, "--var", "GREETING=hi there", "--var", "EMPTY=");
+        _client = new HttpClient { BaseAddress = _host.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        _client.Dispose();
+        await _host.DisposeAsync();
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task GetRoundTripCarriesMethodUrlAndHeaders(CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/echo?id=abc&x=%20y");
+        request.Headers.Add("X-Custom", "value-1");
+        request.Headers.Add("Cookie", "session=s1");
+        using var response = await _client.SendAsync(request, cancellationToken);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/json"));
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+        var root = json.RootElement;
+        Assert.That(root.GetProperty("method").GetString(), Is.EqualTo("GET"));
+        Assert.That(root.GetProperty("url").GetString(), Is.EqualTo($"http://{_host.BaseUri.Authority}/echo?id=abc&x=%20y"));
+        Assert.That(root.GetProperty("id").GetString(), Is.EqualTo("abc"));
+        var headers = root.GetProperty("headers").EnumerateArray().Select(h => (h[0].GetString(), h[1].GetString())).ToList();
+        Assert.That(headers, Does.Contain(("x-custom", "value-1")));
+        Assert.That(headers, Does.Contain(("cookie", "session=s1")), "forbidden request header names reach the handler");
+        Assert.That(headers, Does.Contain(("host", _host.BaseUri.Authority)));
+        Assert.That(root.GetProperty("remoteAddress").GetString(), Is.EqualTo("127.0.0.1"));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task PostRoundTripDeliversTheBody(CancellationToken cancellationToken)
+    {
+        using var content = new StringContent("{\"hello\":\"wörld\"}", Encoding.UTF8, "application/json");
+        using var response = await _client.PostAsync("/echo", content, cancellationToken);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+        Assert.That(json.RootElement.GetProperty("method").GetString(), Is.EqualTo("POST"));
+        Assert.That(json.RootElement.GetProperty("body").GetString(), Is.EqualTo("{\"hello\":\"wörld\"}"));
+        Assert.That(json.RootElement.GetProperty("length").GetInt32(), Is.EqualTo(Encoding.UTF8.GetByteCount("{\"hello\":\"wörld\"}")));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task BinaryBodiesRoundTripEveryByteValue(CancellationToken cancellationToken)
+    {
+        var bytes = Enumerable.Range(0, 256).Select(i => (byte)i).Concat(Enumerable.Range(0, 256).Select(i => (byte)(255 - i))).ToArray();
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var response = await _client.PostAsync("/bytes", content, cancellationToken);
+        Assert.That(await response.Content.ReadAsByteArrayAsync(cancellationToken), Is.EqualTo(bytes));
+
+        using var all = await _client.GetAsync("/all-bytes", cancellationToken);
+        Assert.That(await all.Content.ReadAsByteArrayAsync(cancellationToken), Is.EqualTo(Enumerable.Range(0, 256).Select(i => (byte)i).ToArray()));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task StatusReasonAndRepeatedHeadersAreKept(CancellationToken cancellationToken)
+    {
+        using var response = await _client.GetAsync("/cookies", cancellationToken);
+
+        Assert.That((int)response.StatusCode, Is.EqualTo(201));
+        Assert.That(response.ReasonPhrase, Is.EqualTo("Made"));
+        Assert.That(response.Headers.GetValues("Set-Cookie"), Is.EqualTo(new[] { "a=1; Path=/", "b=2; Path=/" }));
+        Assert.That(string.Join(",", response.Headers.GetValues("x-multi")).Replace(" ", "", StringComparison.Ordinal), Is.EqualTo("one,two"));
+        Assert.That(await response.Content.ReadAsStringAsync(cancellationToken), Is.EqualTo("cookies"));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task EnvHoldsTheVarValues(CancellationToken cancellationToken)
+    {
+        var text = await _client.GetStringAsync("/env", cancellationToken);
+        using var json = JsonDocument.Parse(text);
+        var env = json.RootElement.GetProperty("env");
+        Assert.That(env.GetProperty("GREETING").GetString(), Is.EqualTo("hi there"));
+        Assert.That(env.GetProperty("EMPTY").GetString(), Is.EqualTo(string.Empty));
+    }
+
+    [TestCase("/throw", "boom from the handler")]
+    [TestCase("/reject", "rejected on purpose")]
+    [CancelAfter(30_000)]
+    public async Task AHandlerThatFailsGives500AndTheErrorIsLogged(string path, string message, CancellationToken cancellationToken)
+    {
+        using var response = await _client.GetAsync(path, cancellationToken);
+
+        Assert.That((int)response.StatusCode, Is.EqualTo(500));
+        Assert.That(await response.Content.ReadAsStringAsync(cancellationToken), Does.Not.Contain(message), "the body is generic");
+        await WaitForAsync(() => _host.Stderr.Contains(message, StringComparison.Ordinal), cancellationToken);
+        Assert.That(_host.Stderr, Does.Contain(message).And.Contain(path));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task ANonResponseReturnGives500SayingWhatWasReturned(CancellationToken cancellationToken)
+    {
+        using var response = await _client.GetAsync("/not-a-response", cancellationToken);
+
+        Assert.That((int)response.StatusCode, Is.EqualTo(500));
+        Assert.That(await response.Content.ReadAsStringAsync(cancellationToken), Does.Contain("must return a Response").And.Contain("Object"));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task EmptyAndRedirectResponses(CancellationToken cancellationToken)
+    {
+        using var empty = await _client.GetAsync("/empty", cancellationToken);
+        Assert.That((int)empty.StatusCode, Is.EqualTo(204));
+        Assert.That(await empty.Content.ReadAsByteArrayAsync(cancellationToken), Is.Empty);
+
+        using var noRedirects = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = _host.BaseUri };
+        using var redirect = await noRedirects.GetAsync("/redirect", cancellationToken);
+        Assert.That((int)redirect.StatusCode, Is.EqualTo(301));
+        Assert.That(redirect.Headers.Location, Is.EqualTo(new Uri("https://example.com/elsewhere")));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task RelativeImportsOfTheAppFolderWork(CancellationToken cancellationToken)
+    {
+        Assert.That(await _client.GetStringAsync("/describe", cancellationToken), Is.EqualTo("GET /describe"));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task ConsoleCallsReachTheHostLogTaggedWithAppAndTab(CancellationToken cancellationToken)
+    {
+        Assert.That(await _client.GetStringAsync("/console", cancellationToken), Is.EqualTo("logged"));
+        await WaitForAsync(() => _host.Stderr.Contains("an error from the page", StringComparison.Ordinal), cancellationToken);
+        Assert.That(_host.Stderr, Does.Contain("[echo tab 0] console.log: hello from the page 42"));
+        Assert.That(_host.Stderr, Does.Contain("[echo tab 0] console.error: an error from the page"));
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task TwoThousandConcurrentRequestsOver64ConnectionsEachGetTheirOwnAnswer(CancellationToken cancellationToken)
+    {
+        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 64 };
+        using var client = new HttpClient(handler) { BaseAddress = _host.BaseUri, Timeout = TimeSpan.FromSeconds(60) };
+        var mismatches = 0;
+        var next = -1;
+        var workers = Enumerable.Range(0, 64).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < 2000)
+            {
+                var path = i % 10 == 0 ? $"/slow?ms=5&id={i}" : $"/echo?id={i}";
+                var text = await client.GetStringAsync(path, cancellationToken);
+                var ok = i % 10 == 0 ? text == $"slow {i}" : JsonDocument.Parse(text).RootElement.GetProperty("id").GetString() == i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (!ok)
+                {
+                    Interlocked.Increment(ref mismatches);
+                }
+            }
+        });
+        await Task.WhenAll(workers);
+        Assert.That(mismatches, Is.Zero);
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition, CancellationToken cancellationToken)
+    {
+        while (!condition())
+        {
+            await Task.Delay(20, cancellationToken);
+        }
+    }
+}

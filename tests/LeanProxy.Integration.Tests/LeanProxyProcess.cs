@@ -1,0 +1,231 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace LeanProxy.Integration.Tests;
+
+/// <summary>
+/// The real <c>leanproxy</c> binary (the Host's build output, run with <c>dotnet leanproxy.dll</c>) started as a child
+/// process with its own TMPDIR, so that its Chromium profile and processes can be checked after it stops.
+/// </summary>
+internal sealed class LeanProxyProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+    private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private LeanProxyProcess(Process process, string tempDirectory)
+    {
+        _process = process;
+        TempDirectory = tempDirectory;
+    }
+
+    public static string Binary => Path.Combine(AppContext.BaseDirectory, "leanproxy.dll");
+
+    public static string AppPath(string name) => Path.Combine(AppContext.BaseDirectory, "apps", name);
+
+    public static string ExamplePath(string name) => Path.Combine(AppContext.BaseDirectory, "examples", name);
+
+    public int Pid => _process.Id;
+
+    public string TempDirectory { get; }
+
+    public Uri BaseUri => _listening.Task.Result;
+
+    public string Stdout
+    {
+        get
+        {
+            lock (_stdout)
+            {
+                return _stdout.ToString();
+            }
+        }
+    }
+
+    public string Stderr
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    public static LeanProxyProcess Start(params string[] args)
+    {
+        var temp = Path.Combine(Path.GetTempPath(), "lp-test-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(temp);
+        var startInfo = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        startInfo.ArgumentList.Add(Binary);
+        foreach (var arg in args)
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        startInfo.Environment["TMPDIR"] = temp;
+        var process = new Process { StartInfo = startInfo };
+        var host = new LeanProxyProcess(process, temp);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                host._listening.TrySetException(new InvalidOperationException("leanproxy closed stdout before listening.\n" + host.Stderr));
+                return;
+            }
+
+            lock (host._stdout)
+            {
+                host._stdout.AppendLine(e.Data);
+            }
+
+            if (e.Data.StartsWith("listening ", StringComparison.Ordinal))
+            {
+                host._listening.TrySetResult(new Uri(e.Data["listening ".Length..]));
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (host._stderr)
+                {
+                    host._stderr.AppendLine(e.Data);
+                }
+            }
+        };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return host;
+    }
+
+    /// <summary>Starts the binary serving APP on an ephemeral port and waits for its "listening" line.</summary>
+    public static async Task<LeanProxyProcess> ServeAsync(string app, CancellationToken cancellationToken, params string[] extra)
+    {
+        var host = Start(["serve", app, "--http", "127.0.0.1:0", "--tabs", "1", .. extra]);
+        try
+        {
+            await host._listening.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await host.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return host;
+    }
+
+    /// <summary>Waits for the process to exit and returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(CancellationToken cancellationToken)
+    {
+        await _process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        _process.WaitForExit(); // flushes the redirected streams
+        return _process.ExitCode;
+    }
+
+    public void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    /// <summary>Every process whose parent chain leads to this host (Chromium and its helpers).</summary>
+    public IReadOnlyList<int> Descendants() => ProcessTree.Descendants(_process.Id);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            Signal("TERM");
+            try
+            {
+                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15)).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(TempDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left for the OS temp cleaner; assertions about it are made by the tests that care.
+        }
+    }
+}
+
+/// <summary>Reads the process tree from /proc.</summary>
+internal static class ProcessTree
+{
+    public static IReadOnlyList<int> Descendants(int root)
+    {
+        var parents = new Dictionary<int, int>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                var close = stat.LastIndexOf(')');
+                var fields = stat[(close + 2)..].Split(' ');
+                parents[pid] = int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture);
+            }
+            catch (IOException)
+            {
+                // The process exited while we looked.
+            }
+        }
+
+        var result = new List<int>();
+        var frontier = new Queue<int>([root]);
+        while (frontier.Count > 0)
+        {
+            var current = frontier.Dequeue();
+            foreach (var (pid, parent) in parents)
+            {
+                if (parent == current)
+                {
+                    result.Add(pid);
+                    frontier.Enqueue(pid);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    public static bool IsAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var state = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
+            return state != "Z" && state != "X";
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+}

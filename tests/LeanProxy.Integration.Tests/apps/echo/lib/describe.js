@@ -1,0 +1,3 @@
+export function describe(request) {
+  return `${request.method} ${new URL(request.url).pathname}`;
+}
