@@ -70,7 +70,7 @@ public static class Program
     private static string Describe(Error error) => error switch
     {
         UnknownOptionError unknown => $"unknown option '{(unknown.Token.Length == 1 ? "-" : "--")}{unknown.Token}'.",
-        MissingRequiredOptionError missing when missing.NameInfo.NameText == "APP" => "missing APP: the entry module file or app folder to serve.",
+        MissingRequiredOptionError missing when missing.NameInfo.NameText is "" or "APP" => "missing APP: the entry module file or app folder to serve.",
         MissingRequiredOptionError missing => $"missing required {missing.NameInfo.NameText}.",
         MissingValueOptionError missing => $"option '--{missing.NameInfo.LongName}' needs a value.",
         BadFormatConversionError bad => $"option '--{bad.NameInfo.LongName}' has a value of the wrong type.",
