@@ -130,16 +130,39 @@ internal static class ResponseReader
         var id = reader.GetInt32();
         reader.Read();
         var status = reader.GetInt32();
-        if (status == 0)
+        switch (status)
         {
-            reader.Read();
-            var kind = reader.GetString();
-            reader.Read();
-            var message = reader.GetString();
-            reader.Read();
-            var stack = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-            SkipToEndOfArray(ref reader);
-            return new ResponseItem(id, null, kind, message, stack);
+            case 0:
+            {
+                reader.Read();
+                var kind = reader.GetString();
+                reader.Read();
+                var message = reader.GetString();
+                reader.Read();
+                var stack = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                SkipToEndOfArray(ref reader);
+                return new ResponseItem(id, ResponseItemKind.Failed, ErrorKind: kind, ErrorMessage: message, ErrorStack: stack);
+            }
+
+            case -1:
+            {
+                reader.Read();
+                var data = ReadBytes(ref reader, out _);
+                SkipToEndOfArray(ref reader);
+                return new ResponseItem(id, ResponseItemKind.Chunk, Data: data ?? []);
+            }
+
+            case -2:
+                SkipToEndOfArray(ref reader);
+                return new ResponseItem(id, ResponseItemKind.StreamEnd);
+
+            case -3:
+            {
+                reader.Read();
+                var message = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                SkipToEndOfArray(ref reader);
+                return new ResponseItem(id, ResponseItemKind.StreamFailed, ErrorMessage: message);
+            }
         }
 
         var response = new ProxyResponse(status);
@@ -158,27 +181,33 @@ internal static class ResponseReader
         }
 
         reader.Read();
-        var bodyIsString = reader.TokenType == JsonTokenType.String;
-        byte[]? body = null;
-        if (bodyIsString)
-        {
-            body = reader.ValueIsEscaped ? Encoding.UTF8.GetBytes(reader.GetString()!) : reader.ValueSpan.ToArray();
-        }
-
-        reader.Read();
-        var encoding = reader.TokenType == JsonTokenType.Number ? reader.GetInt32() : 0;
-        if (encoding == 2 && body is not null)
-        {
-            body = Convert.FromBase64String(Encoding.ASCII.GetString(body));
-        }
-
+        var body = ReadBytes(ref reader, out var encoding);
         if (body is not null)
         {
             response.Body = body;
         }
 
         SkipToEndOfArray(ref reader);
-        return new ResponseItem(id, response, null, null, null);
+        return new ResponseItem(id, encoding == 3 ? ResponseItemKind.StreamStart : ResponseItemKind.Response, response);
+    }
+
+    /// <summary>Reads a [data, encoding] pair (text, base64 or null) as bytes; leaves the reader on the encoding.</summary>
+    private static byte[]? ReadBytes(ref Utf8JsonReader reader, out int encoding)
+    {
+        byte[]? data = null;
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            data = reader.ValueIsEscaped ? Encoding.UTF8.GetBytes(reader.GetString()!) : reader.ValueSpan.ToArray();
+        }
+
+        reader.Read();
+        encoding = reader.TokenType == JsonTokenType.Number ? reader.GetInt32() : 0;
+        if (encoding == 2 && data is not null)
+        {
+            data = Convert.FromBase64String(Encoding.ASCII.GetString(data));
+        }
+
+        return data;
     }
 
     private static void SkipToEndOfArray(ref Utf8JsonReader reader)

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using System.Threading.Channels;
 using LeanProxy.Cdp;
 using LeanProxy.Cdp.Protocol;
 using LeanProxy.Listener;
@@ -26,6 +27,7 @@ internal sealed partial class TabWorker
     private readonly ILogger _logger;
     private readonly ConcurrentQueue<PendingRequest> _queue = new();
     private readonly ConcurrentDictionary<int, PendingRequest> _inPage = new();
+    private readonly ConcurrentDictionary<int, ChannelWriter<ReadOnlyMemory<byte>>> _streams = new();
     private readonly List<IDisposable> _subscriptions = [];
     private readonly TaskCompletionSource<ControlMessage> _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _callsInFlight;
@@ -273,6 +275,31 @@ internal sealed partial class TabWorker
     {
         foreach (var item in items)
         {
+            switch (item.Kind)
+            {
+                case ResponseItemKind.Chunk:
+                    if (_streams.TryGetValue(item.Id, out var stream))
+                    {
+                        stream.TryWrite(item.Data);
+                    }
+
+                    continue;
+                case ResponseItemKind.StreamEnd:
+                    if (_streams.TryRemove(item.Id, out var ended))
+                    {
+                        ended.TryComplete();
+                    }
+
+                    continue;
+                case ResponseItemKind.StreamFailed:
+                    if (_streams.TryRemove(item.Id, out var failed))
+                    {
+                        failed.TryComplete(new InvalidOperationException("The response body stream failed: " + item.ErrorMessage));
+                    }
+
+                    continue;
+            }
+
             if (!_inPage.TryRemove(item.Id, out var request))
             {
                 continue;
@@ -280,6 +307,13 @@ internal sealed partial class TabWorker
 
             if (item.Response is { } response)
             {
+                if (item.Kind == ResponseItemKind.StreamStart)
+                {
+                    var channel = Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+                    _streams[item.Id] = channel.Writer;
+                    response.StreamingBody = channel.Reader;
+                }
+
                 request.TryComplete(response);
                 continue;
             }
@@ -369,6 +403,14 @@ internal sealed partial class TabWorker
             Interlocked.Decrement(ref _queued);
             queued.Attempts = Math.Max(queued.Attempts - 1, 0); // never reached the page: not an attempt
             orphans.Add(queued);
+        }
+
+        foreach (var (id, stream) in _streams)
+        {
+            if (_streams.TryRemove(id, out _))
+            {
+                stream.TryComplete(new InvalidOperationException("The tab ended while streaming the response body."));
+            }
         }
 
         DisposeSubscriptions();

@@ -183,6 +183,57 @@ public sealed class EchoAppTests
         Assert.That(mismatches, Is.Zero);
     }
 
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task AStreamedBodyReachesTheClientChunkByChunk(CancellationToken cancellationToken)
+    {
+        using var response = await _client.GetAsync("/sse?id=s1", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/event-stream"));
+        Assert.That(response.Headers.TransferEncodingChunked, Is.True);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
+
+        // The handler only produces the second event once released by another request: the first must arrive alone.
+        Assert.That(await reader.ReadLineAsync(cancellationToken), Is.EqualTo("data: first"));
+        Assert.That(await _client.GetStringAsync("/sse-release?id=s1", cancellationToken), Is.EqualTo("released"));
+        Assert.That(await reader.ReadLineAsync(cancellationToken), Is.EqualTo(string.Empty));
+        Assert.That(await reader.ReadLineAsync(cancellationToken), Is.EqualTo("data: second"));
+        Assert.That(await reader.ReadToEndAsync(cancellationToken), Is.EqualTo("\n"));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task BlobFormDataAndStreamedRequestBodiesWork(CancellationToken cancellationToken)
+    {
+        Assert.That(await _client.GetStringAsync("/blob", cancellationToken), Is.EqualTo("blob body"));
+
+        using var form = new FormUrlEncodedContent([new("a", "1"), new("b", "two words")]);
+        using var formResponse = await _client.PostAsync("/form", form, cancellationToken);
+        Assert.That(await formResponse.Content.ReadAsStringAsync(cancellationToken), Is.EqualTo("{\"a\":\"1\",\"b\":\"two words\"}"));
+
+        using var big = new ByteArrayContent(new byte[300_000]);
+        using var bigResponse = await _client.PostAsync("/stream-request", big, cancellationToken);
+        Assert.That(await bigResponse.Content.ReadAsStringAsync(cancellationToken), Is.EqualTo("300000"));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task WaitUntilWorkRunsAfterTheResponse(CancellationToken cancellationToken)
+    {
+        Assert.That(await _client.GetStringAsync("/wait-until?id=w1", cancellationToken), Is.EqualTo("responded first"));
+        await WaitForAsync(() => _host.Stderr.Contains("waitUntil work done w1", StringComparison.Ordinal), cancellationToken);
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task HeadGetsHeadersWithoutABody(CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Head, "/describe");
+        using var response = await _client.SendAsync(request, cancellationToken);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(response.Content.Headers.ContentLength, Is.EqualTo("HEAD /describe".Length));
+        Assert.That(await response.Content.ReadAsByteArrayAsync(cancellationToken), Is.Empty);
+    }
+
     private static async Task WaitForAsync(Func<bool> condition, CancellationToken cancellationToken)
     {
         while (!condition())

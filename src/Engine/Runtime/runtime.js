@@ -5,7 +5,9 @@
 //   request  item: [id, method, url, headers[name, value, ...], body, bodyEncoding, remoteAddress, remotePort]
 //                  bodyEncoding: 0 = none, 1 = text, 2 = base64
 //   response item: [id, status, statusText, headers[name, value, ...], body, bodyEncoding]
+//                  bodyEncoding 3 = streamed: the body follows in chunk items, always through the binding
 //              or: [id, 0, errorKind, message, stack]       (the handler failed: errorKind "throw" | "type")
+//   stream items:  [id, -1, data, encoding] a chunk; [id, -2] the end; [id, -3, message] the stream failed
 // Responses finished before the next macrotask ride back in the Runtime.evaluate result (one CDP message);
 // later ones are coalesced per macrotask and sent through the __lpDone binding.
 
@@ -127,9 +129,57 @@ function bodyItem(id, response, body) {
   return isAscii(bytes) ? [...head, decoder.decode(bytes), 1] : [...head, toBase64(bytes), 2];
 }
 
+// A body that is complete within STREAM_AFTER_MS goes back whole (with Content-Length); one still coming after
+// that is streamed: the head at once, then each chunk as it is produced (Server-Sent Events and the like).
+const STREAM_AFTER_MS = 10;
+const SLOW = Symbol("slow");
+
+function chunkItem(id, value) {
+  const bytes = value instanceof Uint8Array ? value : new Uint8Array(value.buffer ?? value, value.byteOffset ?? 0, value.byteLength);
+  return isAscii(bytes) ? [id, -1, decoder.decode(bytes), 1] : [id, -1, toBase64(bytes), 2];
+}
+
+function concat(chunks) {
+  if (chunks.length === 1) return chunks[0];
+  let length = 0;
+  for (const c of chunks) length += c.byteLength;
+  const all = new Uint8Array(length);
+  let offset = 0;
+  for (const c of chunks) { all.set(c, offset); offset += c.byteLength; }
+  return all;
+}
+
 async function readBody(id, response) {
   if (response.body === null) return bodyItem(id, response, null);
-  return bodyItem(id, response, await response.arrayBuffer());
+  const reader = response.body.getReader();
+  const chunks = [];
+  let timer;
+  const slow = new Promise((resolve) => { timer = setTimeout(resolve, STREAM_AFTER_MS, SLOW); });
+  let next = reader.read();
+  for (;;) {
+    const result = await Promise.race([next, slow]);
+    if (result === SLOW) break;
+    if (result.done) {
+      clearTimeout(timer);
+      return bodyItem(id, response, chunks.length ? concat(chunks) : null);
+    }
+    chunks.push(result.value);
+    next = reader.read();
+  }
+  post([id, response.status, response.statusText, headerList(headersOf(response)), null, 3]);
+  for (const chunk of chunks) post(chunkItem(id, chunk));
+  try {
+    for (;;) {
+      const result = await next;
+      if (result.done) break;
+      post(chunkItem(id, result.value));
+      next = reader.read();
+    }
+    post([id, -2]);
+  } catch (e) {
+    post([id, -3, e instanceof Error ? `${e.name}: ${e.message}` : String(e)]);
+  }
+  return null;
 }
 
 function toItem(id, response) {
@@ -176,6 +226,7 @@ function makeRequest(r) {
 function handle(r, batch) {
   let id = r[0];
   let finish = (item) => {
+    if (item === null) return; // streamed: its items went out through post()
     if (batch.open) batch.out.push(item);
     else post(item);
   };

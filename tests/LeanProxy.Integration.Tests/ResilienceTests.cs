@@ -1,0 +1,87 @@
+using System.Net;
+
+namespace LeanProxy.Integration.Tests;
+
+/// <summary>Deadlines, crashed renderers and a full queue, through the real binary and a real Chromium.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class ResilienceTests
+{
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task ASpinningHandlerGets504WhileOtherRequestsKeepBeingAnswered(CancellationToken cancellationToken)
+    {
+        await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("echo"), cancellationToken, "--timeout", "1", "--tabs", "2");
+        using var client = new HttpClient { BaseAddress = host.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
+
+        var spin = client.GetAsync("/spin", cancellationToken);
+        var others = new List<string>();
+        while (!spin.IsCompleted)
+        {
+            others.Add(await client.GetStringAsync("/describe", cancellationToken));
+        }
+
+        using var spun = await spin;
+        Assert.That((int)spun.StatusCode, Is.EqualTo(504));
+        Assert.That(others, Is.Not.Empty.And.All.EqualTo("GET /describe"));
+
+        // The spinning tab was stopped with Runtime.terminateExecution and kept its state: both tabs answer again.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => client.GetStringAsync("/spins", cancellationToken)));
+        Assert.That(answers, Does.Contain("1"), "the tab that spun answers, with its module state intact");
+        Assert.That(host.Stderr, Does.Contain("timed out").And.Contain("terminating"));
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task WhenTheRendererIsKilledIdempotentRequestsAreRetriedAndOthersGet502(CancellationToken cancellationToken)
+    {
+        await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("echo"), cancellationToken);
+        using var client = new HttpClient { BaseAddress = host.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
+        Assert.That(await client.GetStringAsync("/describe", cancellationToken), Is.EqualTo("GET /describe"));
+
+        var get = client.GetAsync("/slow?ms=2000&id=g", cancellationToken);
+        var post = client.PostAsync("/slow?ms=2000&id=p", new StringContent("x"), cancellationToken);
+        await Task.Delay(300, cancellationToken); // both are in the page, waiting on their timers
+
+        var renderers = host.Descendants().Where(pid => File.ReadAllText($"/proc/{pid}/cmdline").Contains("--type=renderer", StringComparison.Ordinal)).ToList();
+        Assert.That(renderers, Is.Not.Empty);
+        foreach (var pid in renderers)
+        {
+            using var kill = System.Diagnostics.Process.Start("kill", ["-KILL", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            await kill.WaitForExitAsync(cancellationToken);
+        }
+
+        using var retried = await get;
+        using var failed = await post;
+        Assert.That(retried.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(await retried.Content.ReadAsStringAsync(cancellationToken), Is.EqualTo("slow g"));
+        Assert.That((int)failed.StatusCode, Is.EqualTo(502));
+
+        // The tab was replaced: the app serves again.
+        Assert.That(await client.GetStringAsync("/describe", cancellationToken), Is.EqualTo("GET /describe"));
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task AFullQueueAnswers503WithRetryAfterAndEveryRequestGetsOneResponse(CancellationToken cancellationToken)
+    {
+        await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("echo"), cancellationToken, "--queue", "4");
+        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 32 };
+        using var client = new HttpClient(handler) { BaseAddress = host.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 24).Select(i => client.GetAsync($"/slow?ms=500&id={i}", cancellationToken)));
+        var statuses = responses.Select(r => (int)r.StatusCode).ToList();
+        Assert.That(statuses, Has.Count.EqualTo(24));
+        Assert.That(statuses, Is.All.AnyOf(200, 503));
+        Assert.That(statuses, Does.Contain(200).And.Contain(503));
+        foreach (var busy in responses.Where(r => (int)r.StatusCode == 503))
+        {
+            Assert.That(busy.Headers.RetryAfter?.Delta, Is.EqualTo(TimeSpan.FromSeconds(1)));
+        }
+
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+}
