@@ -49,6 +49,12 @@ internal static partial class EngineLog
     [LoggerMessage(214, LogLevel.Error, "App {App}: the browser is gone ({Reason}); relaunching")]
     public static partial void BrowserGone(ILogger logger, string app, string reason);
 
+    [LoggerMessage(216, LogLevel.Information, "App {App}: the browser was relaunched (attempt {Attempt}); serving again")]
+    public static partial void BrowserRelaunched(ILogger logger, string app, int attempt);
+
+    [LoggerMessage(217, LogLevel.Error, "App {App}: relaunching the browser failed (attempt {Attempt})")]
+    public static partial void RelaunchFailed(ILogger logger, string app, int attempt, Exception exception);
+
     [LoggerMessage(215, LogLevel.Warning, "App {App}: a response for unknown request {RequestId} (already answered)")]
     public static partial void UnknownResponse(ILogger logger, string app, int requestId);
 }

@@ -33,6 +33,9 @@ public sealed class EngineOptions
     /// <summary>Exports the app must have (e.g. "fetch" when an HTTP listener is configured).</summary>
     public IReadOnlyList<string> RequiredExports { get; init; } = ["fetch"];
 
+    /// <summary>Keep one extra tab loaded, ready to replace a tab that crashes.</summary>
+    public bool WarmSpare { get; init; } = true;
+
     /// <summary>Extra Chromium switches.</summary>
     public IReadOnlyList<string> ChromeArguments { get; init; } = [];
 }

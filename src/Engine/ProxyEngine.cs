@@ -14,15 +14,19 @@ namespace LeanProxy.Engine;
 /// </summary>
 public sealed class ProxyEngine : IProxyRequestHandler, IAsyncDisposable
 {
-    private readonly ChromeBrowser _browser;
     private readonly PageServer _pageServer;
+    private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ILoggerFactory _loggerFactory;
+    private ChromeBrowser _browser;
+    private volatile bool _stopping;
     private readonly TabPool _pool;
     private readonly ILogger _logger;
     private int _nextRequestId;
     private int _disposed;
 
-    private ProxyEngine(EngineOptions options, AppSource app, ChromeBrowser browser, PageServer pageServer, TabPool pool, ILogger logger)
+    private ProxyEngine(EngineOptions options, AppSource app, ChromeBrowser browser, PageServer pageServer, TabPool pool, ILoggerFactory loggerFactory, ILogger logger)
     {
+        _loggerFactory = loggerFactory;
         Options = options;
         App = app;
         _browser = browser;
@@ -35,7 +39,10 @@ public sealed class ProxyEngine : IProxyRequestHandler, IAsyncDisposable
 
     public AppSource App { get; }
 
-    public ChromeBrowser Browser => _browser;
+    public ChromeBrowser Browser => Volatile.Read(ref _browser);
+
+    /// <summary>Completes (with the reason) when the engine can no longer serve: the browser is gone for good.</summary>
+    public Task<string> Failed => _failed.Task;
 
     internal TabPool Pool => _pool;
 
@@ -50,24 +57,11 @@ public sealed class ProxyEngine : IProxyRequestHandler, IAsyncDisposable
         ChromeBrowser? browser = null;
         try
         {
-            if (options.BrowserUrl is not null)
-            {
-                browser = await ChromeBrowser.AttachAsync(options.BrowserUrl, loggerFactory, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                var launch = new ChromeLaunchOptions { ExecutablePath = options.ChromePath, TempDirectory = options.TempDirectory };
-                launch.ExtraArguments.AddRange(options.ChromeArguments);
-                browser = await ChromeLauncher.LaunchAsync(launch, loggerFactory, cancellationToken).ConfigureAwait(false);
-            }
-
-            await browser.Connection.SendAsync(
-                CdpMethods.TargetSetDiscoverTargets,
-                new SetDiscoverTargetsParams(true),
-                CdpJsonContext.Default.SetDiscoverTargetsParams,
-                cancellationToken: cancellationToken).ConfigureAwait(false);
+            browser = await OpenBrowserAsync(options, loggerFactory, cancellationToken).ConfigureAwait(false);
             var pool = await TabPool.CreateAsync(browser.Connection, pageServer, app, options, logger, cancellationToken).ConfigureAwait(false);
-            return new ProxyEngine(options, app, browser, pageServer, pool, logger);
+            var engine = new ProxyEngine(options, app, browser, pageServer, pool, loggerFactory, logger);
+            _ = engine.SuperviseAsync();
+            return engine;
         }
         catch
         {
@@ -78,6 +72,92 @@ public sealed class ProxyEngine : IProxyRequestHandler, IAsyncDisposable
 
             await pageServer.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    private static async Task<ChromeBrowser> OpenBrowserAsync(EngineOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    {
+        ChromeBrowser browser;
+        if (options.BrowserUrl is not null)
+        {
+            browser = await ChromeBrowser.AttachAsync(options.BrowserUrl, loggerFactory, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var launch = new ChromeLaunchOptions { ExecutablePath = options.ChromePath, TempDirectory = options.TempDirectory };
+            launch.ExtraArguments.AddRange(options.ChromeArguments);
+            browser = await ChromeLauncher.LaunchAsync(launch, loggerFactory, cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await browser.Connection.SendAsync(
+                CdpMethods.TargetSetDiscoverTargets,
+                new SetDiscoverTargetsParams(true),
+                CdpJsonContext.Default.SetDiscoverTargetsParams,
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await browser.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return browser;
+    }
+
+    /// <summary>
+    /// Relaunches a browser we own when it dies; requests meanwhile wait in the pool (each within its deadline).
+    /// An attached browser cannot be relaunched: its loss ends the engine.
+    /// </summary>
+    private async Task SuperviseAsync()
+    {
+        while (true)
+        {
+            var browser = Browser;
+            var reason = await browser.Connection.Closed.ConfigureAwait(false);
+            if (_stopping)
+            {
+                return;
+            }
+
+            if (!browser.IsOwned)
+            {
+                _failed.TrySetResult($"the attached browser went away ({reason})");
+                return;
+            }
+
+            EngineLog.BrowserGone(_logger, App.Name, reason.ToString());
+            await browser.DisposeAsync().ConfigureAwait(false);
+            ChromeBrowser? next = null;
+            for (var attempt = 1; attempt <= 5 && next is null && !_stopping; attempt++)
+            {
+                try
+                {
+                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                    next = await OpenBrowserAsync(Options, _loggerFactory, timeout.Token).ConfigureAwait(false);
+                    await _pool.RebindAsync(next.Connection, timeout.Token).ConfigureAwait(false);
+                    Volatile.Write(ref _browser, next);
+                    EngineLog.BrowserRelaunched(_logger, App.Name, attempt);
+                }
+                catch (Exception ex) when (ex is ChromeLaunchException or CdpException or CdpClosedException or AppLoadException or OperationCanceledException or IOException)
+                {
+                    EngineLog.RelaunchFailed(_logger, App.Name, attempt, ex);
+                    if (next is not null)
+                    {
+                        await next.DisposeAsync().ConfigureAwait(false);
+                        next = null;
+                    }
+
+                    await Task.Delay(TimeSpan.FromSeconds(attempt)).ConfigureAwait(false);
+                }
+            }
+
+            if (next is null)
+            {
+                _failed.TrySetResult("the browser died and could not be relaunched");
+                return;
+            }
         }
     }
 
@@ -105,9 +185,10 @@ public sealed class ProxyEngine : IProxyRequestHandler, IAsyncDisposable
             return;
         }
 
+        _stopping = true;
         await _pool.DrainAsync(drain).ConfigureAwait(false);
         await _pool.DisposeAsync().ConfigureAwait(false);
-        await _browser.DisposeAsync().ConfigureAwait(false);
+        await Browser.DisposeAsync().ConfigureAwait(false);
         await _pageServer.DisposeAsync().ConfigureAwait(false);
     }
 

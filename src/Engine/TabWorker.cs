@@ -47,19 +47,18 @@ internal sealed partial class TabWorker
 
     public CdpSession Session { get; }
 
-    public bool IsDead => _dead;
+    public bool IsDead => _dead || Session.IsEnded;
 
     /// <summary>Queued plus in-page requests: the load the pool balances on.</summary>
     public int Outstanding => Volatile.Read(ref _queued) + _inPage.Count;
 
     /// <summary>Opens a tab in its own window of the app's browser context, loads the app and waits until it is ready.</summary>
-    public static async Task<TabWorker> CreateAsync(TabPool pool, int index, CancellationToken cancellationToken)
+    public static async Task<TabWorker> CreateAsync(TabPool pool, CdpConnection connection, string browserContextId, int index, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
-        var connection = pool.Connection;
         var target = await connection.SendAsync(
             CdpMethods.TargetCreateTarget,
-            new CreateTargetParams("about:blank", pool.BrowserContextId, NewWindow: true),
+            new CreateTargetParams("about:blank", browserContextId, NewWindow: true),
             CdpJsonContext.Default.CreateTargetParams,
             CdpJsonContext.Default.CreateTargetResult,
             cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -137,6 +136,27 @@ internal sealed partial class TabWorker
     {
         Interlocked.Increment(ref _queued);
         _queue.Enqueue(request);
+        if (IsDead)
+        {
+            // The tab died after it was picked: hand back whatever its watcher did not see.
+            while (_queue.TryDequeue(out var orphan))
+            {
+                Interlocked.Decrement(ref _queued);
+                if (_dead)
+                {
+                    _pool.Dispatch(orphan);
+                }
+                else
+                {
+                    _queue.Enqueue(orphan);
+                    Interlocked.Increment(ref _queued);
+                    break;
+                }
+            }
+
+            return;
+        }
+
         Pump();
     }
 
@@ -467,7 +487,7 @@ internal sealed partial class TabWorker
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await _pool.Connection.SendAsync(
+            await Session.Connection.SendAsync(
                 CdpMethods.TargetCloseTarget,
                 new CloseTargetParams(Session.TargetId),
                 CdpJsonContext.Default.CloseTargetParams,

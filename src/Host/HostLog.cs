@@ -10,6 +10,6 @@ internal static partial class HostLog
     [LoggerMessage(301, LogLevel.Information, "Stopped")]
     public static partial void Stopped(ILogger logger);
 
-    [LoggerMessage(302, LogLevel.Critical, "The browser connection was lost ({Reason}); exiting")]
+    [LoggerMessage(302, LogLevel.Critical, "Cannot serve any more: {Reason}; exiting")]
     public static partial void BrowserLost(ILogger logger, string reason);
 }

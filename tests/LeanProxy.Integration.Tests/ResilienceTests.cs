@@ -62,6 +62,31 @@ public sealed class ResilienceTests
     }
 
     [Test]
+    [CancelAfter(90_000)]
+    public async Task WhenTheBrowserDiesItIsRelaunchedAndRequestsWaitForIt(CancellationToken cancellationToken)
+    {
+        await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("echo"), cancellationToken);
+        using var client = new HttpClient { BaseAddress = host.BaseUri, Timeout = TimeSpan.FromSeconds(60) };
+        Assert.That(await client.GetStringAsync("/describe", cancellationToken), Is.EqualTo("GET /describe"));
+        var browser = host.Descendants().First(pid => !File.ReadAllText($"/proc/{pid}/cmdline").Contains("--type=", StringComparison.Ordinal));
+
+        var inFlight = client.GetAsync("/slow?ms=1000&id=before", cancellationToken);
+        await Task.Delay(200, cancellationToken);
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-KILL", browser.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync(cancellationToken);
+        }
+
+        var during = client.GetStringAsync("/describe", cancellationToken);
+        using var retried = await inFlight;
+        Assert.That(await retried.Content.ReadAsStringAsync(cancellationToken), Is.EqualTo("slow before"), "an idempotent request in flight is retried on the new browser");
+        Assert.That(await during, Is.EqualTo("GET /describe"), "a request arriving while the browser is relaunched waits for it");
+        Assert.That(host.HasExited, Is.False);
+        Assert.That(host.Stderr, Does.Contain("relaunched"));
+        Assert.That(host.Descendants(), Does.Not.Contain(browser));
+    }
+
+    [Test]
     [CancelAfter(60_000)]
     public async Task AFullQueueAnswers503WithRetryAfterAndEveryRequestGetsOneResponse(CancellationToken cancellationToken)
     {

@@ -104,6 +104,7 @@ public static class ServeCommand
             BrowserUrl = browserUrl,
             QueueLimit = options.Queue ?? 4096,
             RequiredExports = ["fetch"],
+            WarmSpare = !options.NoSpare,
         };
         var http = new HttpListenerOptions
         {
@@ -152,12 +153,12 @@ public static class ServeCommand
 
             await stdout.FlushAsync().ConfigureAwait(false);
 
-            var lost = engine.Browser.Connection.Closed;
+            var failed = engine.Failed;
             var stopped = Task.Delay(Timeout.Infinite, stop.Token);
-            var first = await Task.WhenAny(lost, stopped).ConfigureAwait(ConfigureAwaitOptions.None);
-            if (first == lost)
+            var first = await Task.WhenAny(failed, stopped).ConfigureAwait(ConfigureAwaitOptions.None);
+            if (first == failed)
             {
-                HostLog.BrowserLost(logger, lost.Result.ToString());
+                HostLog.BrowserLost(logger, failed.Result);
                 return 1;
             }
 

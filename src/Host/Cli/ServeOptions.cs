@@ -37,6 +37,9 @@ public sealed class ServeOptions
     [Option("queue", HelpText = "Requests waiting for a tab at most (default 4096); more get 503.")]
     public int? Queue { get; set; }
 
+    [Option("no-spare", HelpText = "Do not keep a warm spare tab (saves one renderer; a crashed tab is then replaced in ~0.1 s).")]
+    public bool NoSpare { get; set; }
+
     [Option("log-level", HelpText = "trace, debug, information, warning, error (default information).")]
     public string? LogLevel { get; set; }
 
