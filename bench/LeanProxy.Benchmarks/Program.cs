@@ -2,8 +2,22 @@ using BenchmarkDotNet.Running;
 
 namespace LeanProxy.Benchmarks;
 
-/// <summary>Micro-benchmarks (BenchmarkDotNet, [MemoryDiagnoser]); run with ./build.sh bench [--filter *Name*].</summary>
+/// <summary>
+/// Micro-benchmarks (BenchmarkDotNet, [MemoryDiagnoser]); run with ./build.sh bench [--filter *Name*].
+/// <c>listener HOST:PORT</c> instead runs the raw listener with a trivial handler, for wrk.
+/// </summary>
 public static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args.Length == 0 ? ["--filter", "*"] : args);
+    public static async Task<int> Main(string[] args)
+    {
+        if (args is ["listener", var address])
+        {
+            // As in leanproxy itself: socket completions run inline on the epoll threads (no thread-pool hop).
+            Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+            return await RawListener.RunAsync(address).ConfigureAwait(false);
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args.Length == 0 ? ["--filter", "*"] : args);
+        return 0;
+    }
 }
