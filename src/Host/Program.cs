@@ -6,7 +6,18 @@ namespace LeanProxy.Host;
 /// <summary>The <c>leanproxy</c> command. Exit codes: 0 ok, 1 runtime failure (app, browser, port), 2 bad usage.</summary>
 public static class Program
 {
-    public static async Task<int> Main(string[] args) => await RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);
+    public static async Task<int> Main(string[] args)
+    {
+        // Socket completions run inline on the epoll threads instead of hopping to the thread pool: the listener's
+        // continuations are short and never block (measured: ~25 % less CPU per request on the raw listener).
+        // Read once, when the socket engine starts, so it must be set before any socket is created.
+        if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+        {
+            Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+        }
+
+        return await RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);
+    }
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {

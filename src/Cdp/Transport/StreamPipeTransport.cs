@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 
 namespace LeanProxy.Cdp.Transport;
 
@@ -21,90 +20,128 @@ public sealed class StreamPipeTransport : ICdpTransport
         _fromBrowser = fromBrowser;
     }
 
-    public async ValueTask SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
+    public ValueTask SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        // One write per message (message + NUL), under a lock, so that messages never interleave. The write is
+        // synchronous: a pipe write completes at once unless Chromium stops reading (64 KiB of buffer), and an
+        // asynchronous one would cost a thread-pool round trip on every command.
+        var buffer = ArrayPool<byte>.Shared.Rent(message.Length + 1);
         try
         {
-            // One write per message (message + NUL) so that a message is never interleaved with another.
-            var buffer = ArrayPool<byte>.Shared.Rent(message.Length + 1);
+            message.Span.CopyTo(buffer);
+            buffer[message.Length] = 0;
+            _writeLock.Wait(cancellationToken);
             try
             {
-                message.Span.CopyTo(buffer);
-                buffer[message.Length] = 0;
-                await _toBrowser.WriteAsync(buffer.AsMemory(0, message.Length + 1), CancellationToken.None).ConfigureAwait(false);
-                await _toBrowser.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                _toBrowser.Write(buffer, 0, message.Length + 1);
+                _toBrowser.Flush();
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                _writeLock.Release();
             }
         }
         finally
         {
-            _writeLock.Release();
+            ArrayPool<byte>.Shared.Return(buffer);
         }
+
+        return ValueTask.CompletedTask;
     }
 
-    public async Task ReceiveLoopAsync(CdpMessageHandler onMessage, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads on a dedicated thread with blocking reads: the pipe's read end is not pollable through .NET, and an
+    /// asynchronous read would be a blocking read on a thread-pool thread anyway, plus a hop per message.
+    /// </summary>
+    public Task ReceiveLoopAsync(CdpMessageHandler onMessage, CancellationToken cancellationToken)
     {
-        var reader = PipeReader.Create(_fromBrowser, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
+        var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                ReadLoop(onMessage, cancellationToken);
+                completion.TrySetResult();
+            }
+            catch (OperationCanceledException ex)
+            {
+                completion.TrySetCanceled(ex.CancellationToken);
+            }
+            catch (Exception ex)
+            {
+                completion.TrySetException(ex);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "cdp-pipe-reader",
+        };
+        thread.Start();
+        return completion.Task;
+    }
+
+    private void ReadLoop(CdpMessageHandler onMessage, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        var start = 0;   // first byte of the current (incomplete) message
+        var end = 0;     // end of the bytes read so far
+        var scanned = 0; // bytes after start already searched for the terminator: never rescanned
         try
         {
-            // Bytes of the current (incomplete) message already searched for the terminator: never rescan them,
-            // so a 32 MiB message costs one pass, not one pass per read.
-            long scanned = 0;
             while (true)
             {
-                var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                var buffer = result.Buffer;
-                while (true)
+                if (end == buffer.Length)
                 {
-                    var terminator = buffer.Slice(scanned).PositionOf((byte)0);
-                    if (terminator is null)
+                    if (start > 0)
                     {
-                        scanned = buffer.Length;
-                        break;
+                        buffer.AsSpan(start, end - start).CopyTo(buffer);
+                    }
+                    else
+                    {
+                        var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                        buffer.AsSpan(0, end).CopyTo(bigger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = bigger;
                     }
 
-                    var message = buffer.Slice(0, terminator.Value);
-                    Deliver(message, onMessage);
-                    buffer = buffer.Slice(buffer.GetPosition(1, terminator.Value));
-                    scanned = 0;
+                    end -= start;
+                    start = 0;
                 }
 
-                reader.AdvanceTo(buffer.Start, buffer.End);
-                if (result.IsCompleted)
+                var read = _fromBrowser.Read(buffer, end, buffer.Length - end);
+                if (read == 0 || Volatile.Read(ref _disposed) != 0)
                 {
                     return;
                 }
+
+                cancellationToken.ThrowIfCancellationRequested();
+                end += read;
+                while (true)
+                {
+                    var terminator = buffer.AsSpan(start + scanned, end - start - scanned).IndexOf((byte)0);
+                    if (terminator < 0)
+                    {
+                        scanned = end - start;
+                        break;
+                    }
+
+                    var length = scanned + terminator;
+                    onMessage(buffer.AsSpan(start, length));
+                    start += length + 1;
+                    scanned = 0;
+                }
+
+                if (start == end)
+                {
+                    start = end = 0;
+                }
             }
         }
         finally
         {
-            await reader.CompleteAsync().ConfigureAwait(false);
-        }
-    }
-
-    private static void Deliver(ReadOnlySequence<byte> message, CdpMessageHandler onMessage)
-    {
-        if (message.IsSingleSegment)
-        {
-            onMessage(message.FirstSpan);
-            return;
-        }
-
-        var length = checked((int)message.Length);
-        var rented = ArrayPool<byte>.Shared.Rent(length);
-        try
-        {
-            message.CopyTo(rented);
-            onMessage(rented.AsSpan(0, length));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

@@ -226,9 +226,12 @@ function makeRequest(r) {
 function handle(r, batch) {
   let id = r[0];
   let finish = (item) => {
-    if (item === null) return; // streamed: its items went out through post()
-    if (batch.open) batch.out.push(item);
-    else post(item);
+    if (batch.open) {
+      if (item !== null) batch.out.push(item); // null: streamed, its items go out through post()
+      if (--batch.pending === 0) batch.close();
+    } else if (item !== null) {
+      post(item);
+    }
   };
   try {
     const { request, ctx } = makeRequest(r);
@@ -251,14 +254,27 @@ function handle(r, batch) {
   }
 }
 
-// Called by Runtime.evaluate("__lp.d([...])", awaitPromise, returnByValue).
+// Called by Runtime.evaluate("__lp.d([...])", awaitPromise, returnByValue). The promise resolves as soon as every
+// item is answered (a synchronous handler costs no extra task), or at the next macrotask with what is done by then.
 function dispatch(items) {
-  const batch = { open: true, out: [] };
+  let resolve;
+  const promise = new Promise((r) => { resolve = r; });
+  const batch = {
+    open: true,
+    out: [],
+    pending: items.length,
+    close() {
+      if (!batch.open) return;
+      batch.open = false;
+      resolve(batch.out);
+    },
+  };
   for (const r of items) handle(r, batch);
-  return new Promise((resolve) => onNextTick(() => {
-    batch.open = false;
-    resolve(batch.out);
-  }));
+  if (batch.open) {
+    if (batch.pending === 0) batch.close();
+    else onNextTick(batch.close);
+  }
+  return promise;
 }
 
 export function start(module, config) {
