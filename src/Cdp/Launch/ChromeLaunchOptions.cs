@@ -45,6 +45,8 @@ public sealed class ChromeLaunchOptions
         "--metrics-recording-only",
         "--mute-audio",
         "--password-store=basic",
+        "--no-startup-window",
+        "--js-flags=--expose-gc",
         "--use-mock-keychain",
         "--disable-features=SpareRendererForSitePerProcess,WebUIOmniboxPopup,WebUIOmniboxAimPopup,Translate,MediaRouter,OptimizationHints,InterestFeedContentSuggestions,CalculateNativeWinOcclusion,AutofillServerCommunication,CertificateTransparencyComponentUpdater",
     ];

@@ -61,7 +61,6 @@ public static class ChromeLauncher
         arguments.Add("--remote-debugging-pipe");
         arguments.Add("--user-data-dir=" + profile);
         arguments.AddRange(options.ExtraArguments);
-        arguments.Add("about:blank");
 
         var startInfo = new ProcessStartInfo("/bin/sh")
         {

@@ -254,6 +254,20 @@ function handle(r, batch) {
   }
 }
 
+// Under load V8 lets garbage pile up: Request/Response/Headers are Blink objects whose memory a major GC frees
+// (measured: a tab at 400 MiB after 200k requests drops to under 180 MiB after one gc()). So every GC_EVERY
+// requests a full collection runs between batches (Chromium is started with --js-flags=--expose-gc).
+const GC_EVERY = 25000;
+const collect = globalThis.gc;
+let sinceGc = 0;
+function maybeCollect(count) {
+  sinceGc += count;
+  if (collect && sinceGc >= GC_EVERY) {
+    sinceGc = 0;
+    onNextTick(() => collect());
+  }
+}
+
 // Called by Runtime.evaluate("__lp.d([...])", awaitPromise, returnByValue). The promise resolves as soon as every
 // item is answered (a synchronous handler costs no extra task), or at the next macrotask with what is done by then.
 function dispatch(items) {
@@ -270,6 +284,7 @@ function dispatch(items) {
     },
   };
   for (const r of items) handle(r, batch);
+  maybeCollect(items.length);
   if (batch.open) {
     if (batch.pending === 0) batch.close();
     else onNextTick(batch.close);

@@ -105,6 +105,7 @@ public static class ServeCommand
             QueueLimit = options.Queue ?? 4096,
             RequiredExports = ["fetch"],
             WarmSpare = !options.NoSpare,
+            ChromeArguments = [.. options.ChromeArgs],
         };
         var http = new HttpListenerOptions
         {

@@ -22,6 +22,9 @@ public sealed class ServeOptions
     [Option("browser-url", HelpText = "Attach to a running Chromium (http://HOST:PORT or ws://…/devtools/browser/…) instead of launching one.")]
     public string? BrowserUrl { get; set; }
 
+    [Option("chrome-arg", HelpText = "An extra Chromium switch, e.g. --chrome-arg=--js-flags=--max-old-space-size=128 (repeatable).")]
+    public IEnumerable<string> ChromeArgs { get; set; } = [];
+
     [Option("timeout", HelpText = "Per-request deadline in seconds (default 30); the client gets 504 past it.")]
     public double? Timeout { get; set; }
 
