@@ -118,18 +118,28 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
         }
     }
 
+    // The tab is created directly on this page, so the app loads while the engine attaches over CDP. How the load
+    // went (ready with its exports, or the error with its file and line) is kept in __lpLoad until the engine asks
+    // for it with __lpStatus(), which waits for the load to settle.
     private const string BootPage = """
         <!doctype html>
         <meta charset="utf-8">
         <title>LeanProxy</title>
         <script>
-          // Reports why the app could not load (syntax error, top-level throw); silent once the app is running.
+          let settle;
+          const settled = new Promise((resolve) => { settle = resolve; });
+          globalThis.__lpSettle = (status) => {
+            if (globalThis.__lpLoad) return;
+            globalThis.__lpLoad = status;
+            settle(status);
+          };
+          globalThis.__lpStatus = () => settled.then((status) => JSON.stringify(status));
           addEventListener("error", (e) => {
             if (globalThis.__lp) return;
-            __lpCtl(JSON.stringify({ t: "error", message: String(e.message ?? e), file: e.filename || "", line: e.lineno || 0,
-              column: e.colno || 0, stack: e.error && e.error.stack ? String(e.error.stack) : "" }));
+            __lpSettle({ t: "error", message: String(e.message ?? e), file: e.filename || "", line: e.lineno || 0,
+              column: e.colno || 0, stack: e.error && e.error.stack ? String(e.error.stack) : "" });
           });
         </script>
-        <script type="module" src="/__leanproxy/boot.js" onerror="__lpCtl(JSON.stringify({ t: 'fetch-error' }))"></script>
+        <script type="module" src="/__leanproxy/boot.js" onerror="__lpSettle({ t: 'fetch-error' })"></script>
         """;
 }

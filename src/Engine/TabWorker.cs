@@ -56,9 +56,10 @@ internal sealed partial class TabWorker
     public static async Task<TabWorker> CreateAsync(TabPool pool, CdpConnection connection, string browserContextId, int index, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
+        // Open the tab directly on the bootstrap page: the app's modules load while we attach and enable below.
         var target = await connection.SendAsync(
             CdpMethods.TargetCreateTarget,
-            new CreateTargetParams("about:blank", browserContextId, NewWindow: true),
+            new CreateTargetParams(pool.PageServer.BootstrapUrl.ToString(), browserContextId, NewWindow: true),
             CdpJsonContext.Default.CreateTargetParams,
             CdpJsonContext.Default.CreateTargetResult,
             cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -71,19 +72,18 @@ internal sealed partial class TabWorker
             await session.SendAsync(CdpMethods.RuntimeEnable, cancellationToken).ConfigureAwait(false);
             await session.SendAsync(CdpMethods.InspectorEnable, cancellationToken).ConfigureAwait(false);
             await session.SendAsync(CdpMethods.RuntimeAddBinding, new AddBindingParams(Bindings.Done), CdpJsonContext.Default.AddBindingParams, cancellationToken).ConfigureAwait(false);
-            await session.SendAsync(CdpMethods.RuntimeAddBinding, new AddBindingParams(Bindings.Control), CdpJsonContext.Default.AddBindingParams, cancellationToken).ConfigureAwait(false);
-            var navigation = await session.SendAsync(
-                CdpMethods.PageNavigate,
-                new NavigateParams(pool.PageServer.BootstrapUrl.ToString()),
-                CdpJsonContext.Default.NavigateParams,
-                CdpJsonContext.Default.NavigateResult,
-                cancellationToken).ConfigureAwait(false);
-            if (!string.IsNullOrEmpty(navigation.ErrorText))
+            using var loadTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            loadTimeout.CancelAfter(pool.Options.LoadTimeout);
+            ControlMessage control;
+            try
             {
-                throw new AppLoadException($"The tab could not open the page server ({navigation.ErrorText}).");
+                control = await tab.WaitForLoadAsync(loadTimeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException();
             }
 
-            var control = await tab._loaded.Task.WaitAsync(pool.Options.LoadTimeout, cancellationToken).ConfigureAwait(false);
             tab.CheckLoaded(control);
             EngineLog.TabReady(pool.Logger, pool.App.Name, index, stopwatch.ElapsedMilliseconds);
             _ = tab.WatchAsync();
@@ -99,6 +99,58 @@ internal sealed partial class TabWorker
             await tab.CloseAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Asks the page how loading the app went: <c>__lpStatus()</c> resolves once the app is ready or failed. Until the
+    /// bootstrap page's own script has run (the tab may still show its initial empty document), it is asked again.
+    /// An uncaught exception reported meanwhile (Runtime.exceptionThrown) also settles the load.
+    /// </summary>
+    private async Task<ControlMessage> WaitForLoadAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var status = Session.SendAsync(
+                CdpMethods.RuntimeEvaluate,
+                0,
+                static (writer, _) =>
+                {
+                    writer.WriteString("expression"u8, "typeof __lpStatus === 'function' ? __lpStatus() : ''"u8);
+                    writer.WriteBoolean("awaitPromise"u8, true);
+                    writer.WriteBoolean("returnByValue"u8, true);
+                },
+                static json => ReadStringResult(json),
+                cancellationToken);
+            var finished = await Task.WhenAny(status, _loaded.Task).ConfigureAwait(false);
+            if (finished == _loaded.Task)
+            {
+                return await _loaded.Task.ConfigureAwait(false);
+            }
+
+            var text = await status.ConfigureAwait(false);
+            if (!string.IsNullOrEmpty(text))
+            {
+                return JsonSerializer.Deserialize(text, EngineJsonContext.Default.ControlMessage)
+                    ?? throw new AppLoadException("The page reported an unreadable load status.");
+            }
+
+            await Task.Delay(5, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static string? ReadStringResult(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        while (reader.Read())
+        {
+            if (reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("value"u8))
+            {
+                reader.Read();
+                return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            }
+        }
+
+        return null;
     }
 
     private void CheckLoaded(ControlMessage control)
@@ -389,14 +441,7 @@ internal sealed partial class TabWorker
             ResponseReader.ReadItems(payload, items);
             Complete(items);
         }
-        else if (name == Bindings.Control)
-        {
-            var control = JsonSerializer.Deserialize(payload, EngineJsonContext.Default.ControlMessage);
-            if (control is not null)
-            {
-                _loaded.TrySetResult(control);
-            }
-        }
+
     }
 
     /// <summary>Waits for the tab's session to end (crash, close, browser gone) and hands its requests back.</summary>
@@ -515,7 +560,6 @@ internal sealed partial class TabWorker
     internal static class Bindings
     {
         public const string Done = "__lpDone";
-        public const string Control = "__lpCtl";
     }
 }
 

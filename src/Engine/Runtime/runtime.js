@@ -11,8 +11,8 @@
 // Responses finished before the next macrotask ride back in the Runtime.evaluate result (one CDP message);
 // later ones are coalesced per macrotask and sent through the __lpDone binding.
 
-const done = globalThis.__lpDone;
-const control = globalThis.__lpCtl;
+// The __lpDone binding is added over CDP while the page loads: look it up when a response is sent, not now.
+const done = (payload) => globalThis.__lpDone(payload);
 const kBody = Symbol("leanproxy.body");
 
 // Remember the body a Response was made with, so the common cases (string, bytes, JSON) need no async read.
@@ -302,5 +302,5 @@ export function start(module, config) {
   app = handler ?? {};
   env = Object.freeze({ ...config.env });
   globalThis.__lp = { d: dispatch };
-  control(JSON.stringify({ t: "ready", exports }));
+  globalThis.__lpSettle({ t: "ready", exports });
 }
