@@ -72,22 +72,11 @@ internal static class BatchWriter
             writer.WriteNumberValue(2);
         }
 
-        if (request.RemoteEndPoint is IPEndPoint remote)
-        {
-            writer.WriteStringValue(RemoteAddress(remote.Address));
-            writer.WriteNumberValue(remote.Port);
-        }
-        else
-        {
-            writer.WriteStringValue(string.Empty);
-            writer.WriteNumberValue(0);
-        }
+        writer.WriteStringValue(request.RemoteAddress);
+        writer.WriteNumberValue(request.RemotePort);
 
         writer.WriteEndArray();
     }
-
-    private static string RemoteAddress(IPAddress address) =>
-        address.IsIPv4MappedToIPv6 ? address.MapToIPv4().ToString() : address.ToString();
 
     private static void WriteUrl(Utf8JsonWriter writer, ProxyRequest request)
     {

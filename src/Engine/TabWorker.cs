@@ -50,7 +50,27 @@ internal sealed partial class TabWorker
     public bool IsDead => _dead || Session.IsEnded;
 
     /// <summary>Queued plus in-page requests: the load the pool balances on.</summary>
-    public int Outstanding => Volatile.Read(ref _queued) + _inPage.Count;
+    public int Outstanding => Volatile.Read(ref _queued) + Volatile.Read(ref _inPageCount);
+
+    // ConcurrentDictionary.Count takes every lock of the table: the load is counted on the side instead.
+    private int _inPageCount;
+
+    private void AddInPage(PendingRequest request)
+    {
+        _inPage[request.Id] = request;
+        Interlocked.Increment(ref _inPageCount);
+    }
+
+    private bool TryTakeInPage(int id, out PendingRequest request)
+    {
+        if (_inPage.TryRemove(id, out request!))
+        {
+            Interlocked.Decrement(ref _inPageCount);
+            return true;
+        }
+
+        return false;
+    }
 
     /// <summary>Opens a tab in its own window of the app's browser context, loads the app and waits until it is ready.</summary>
     public static async Task<TabWorker> CreateAsync(TabPool pool, CdpConnection connection, string browserContextId, int index, CancellationToken cancellationToken)
@@ -253,7 +273,7 @@ internal sealed partial class TabWorker
 
             request.Attempts++;
             bytes += request.Request.Body.Length;
-            _inPage[request.Id] = request;
+            AddInPage(request);
             batch.Add(request);
         }
 
@@ -309,7 +329,7 @@ internal sealed partial class TabWorker
             EngineLog.BatchFailed(_logger, _pool.App.Name, Index, ex);
             foreach (var request in batch)
             {
-                if (_inPage.TryRemove(request.Id, out _))
+                if (TryTakeInPage(request.Id, out _))
                 {
                     request.TryComplete(ProxyResponse.Text(502, "Bad Gateway"));
                 }
@@ -327,7 +347,7 @@ internal sealed partial class TabWorker
     {
         foreach (var request in batch)
         {
-            if (_inPage.TryRemove(request.Id, out _) && !request.IsCompleted)
+            if (TryTakeInPage(request.Id, out _) && !request.IsCompleted)
             {
                 if (request.Attempts >= 3)
                 {
@@ -372,7 +392,7 @@ internal sealed partial class TabWorker
                     continue;
             }
 
-            if (!_inPage.TryRemove(item.Id, out var request))
+            if (!TryTakeInPage(item.Id, out var request))
             {
                 continue;
             }
@@ -452,12 +472,12 @@ internal sealed partial class TabWorker
         _dead = true;
         if (!expected)
         {
-            EngineLog.TabEnded(_logger, _pool.App.Name, Index, reason.ToString(), _inPage.Count + Volatile.Read(ref _queued));
+            EngineLog.TabEnded(_logger, _pool.App.Name, Index, reason.ToString(), Volatile.Read(ref _inPageCount) + Volatile.Read(ref _queued));
         }
         var orphans = new List<PendingRequest>();
         foreach (var (id, request) in _inPage)
         {
-            if (_inPage.TryRemove(id, out _))
+            if (TryTakeInPage(id, out _))
             {
                 orphans.Add(request);
             }
@@ -488,7 +508,7 @@ internal sealed partial class TabWorker
         var expired = false;
         foreach (var (id, request) in _inPage)
         {
-            if (now >= request.Deadline && _inPage.TryRemove(id, out _))
+            if (now >= request.Deadline && TryTakeInPage(id, out _))
             {
                 expired = true;
                 TimeOut(request);

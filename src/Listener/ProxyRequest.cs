@@ -53,7 +53,26 @@ public sealed class ProxyRequest
     /// <summary>"http" for the plain listener.</summary>
     public string Scheme { get; internal set; } = "http";
 
-    public EndPoint? RemoteEndPoint { get; internal set; }
+    public EndPoint? RemoteEndPoint
+    {
+        get => _remoteEndPoint;
+        internal set
+        {
+            _remoteEndPoint = value;
+            _remoteAddress = null;
+        }
+    }
+
+    /// <summary>The client's IP address as text (IPv4-mapped IPv6 shown as IPv4); made once per connection.</summary>
+    public string RemoteAddress => _remoteAddress ??= _remoteEndPoint is IPEndPoint ip
+        ? (ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address).ToString()
+        : string.Empty;
+
+    /// <summary>The client's port, or 0.</summary>
+    public int RemotePort => (_remoteEndPoint as IPEndPoint)?.Port ?? 0;
+
+    private EndPoint? _remoteEndPoint;
+    private string? _remoteAddress;
 
     public EndPoint? LocalEndPoint { get; internal set; }
 

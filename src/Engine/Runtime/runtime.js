@@ -21,13 +21,20 @@ const kHeaders = Symbol("leanproxy.headers");
 const kInitHeaders = Symbol("leanproxy.initHeaders");
 const NativeResponse = globalThis.Response;
 const nativeHeaders = Object.getOwnPropertyDescriptor(NativeResponse.prototype, "headers").get;
+function hasSetCookie(headers) {
+  if (headers instanceof Headers) return headers.has("set-cookie");
+  if (Array.isArray(headers)) return headers.some((pair) => String(pair[0]).toLowerCase() === "set-cookie");
+  for (const name in headers) if (name.toLowerCase() === "set-cookie") return true;
+  return false;
+}
+
 class Response extends NativeResponse {
   constructor(body, init) {
     super(body, init);
     if (body === undefined || body === null || typeof body === "string" || body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
       this[kBody] = body ?? null;
     }
-    if (init?.headers) this[kInitHeaders] = init.headers;
+    if (init?.headers && hasSetCookie(init.headers)) this[kInitHeaders] = init.headers;
   }
   get headers() {
     let headers = this[kHeaders];
@@ -198,29 +205,61 @@ function failure(id, error) {
 let app = null;
 let env = null;
 
+// Names a browser's Request silently drops ("forbidden request headers"); a server must still see them.
+const FORBIDDEN = new Set(["accept-charset", "accept-encoding", "access-control-request-headers",
+  "access-control-request-method", "access-control-request-private-network", "connection", "content-length",
+  "cookie", "cookie2", "date", "dnt", "expect", "host", "keep-alive", "origin", "referer", "set-cookie", "te",
+  "trailer", "transfer-encoding", "upgrade", "via"]);
+
+function isForbidden(name) {
+  const lower = name.toLowerCase();
+  return FORBIDDEN.has(lower) || lower.startsWith("proxy-") || lower.startsWith("sec-");
+}
+
+class Context {
+  constructor(remoteAddress, remotePort) {
+    this.remoteAddress = remoteAddress;
+    this.remotePort = remotePort;
+    this.props = {};
+  }
+  waitUntil(promise) {
+    // The tab outlives the request, so the work goes on; only its failure needs reporting.
+    Promise.resolve(promise).catch((e) => console.error("waitUntil promise rejected:", e));
+  }
+  passThroughOnException() {}
+}
+
 function makeRequest(r) {
   const [id, method, url, flat, body, encoding, remoteAddress, remotePort] = r;
-  const headers = new Headers();
-  for (let i = 0; i < flat.length; i += 2) headers.append(flat[i], flat[i + 1]);
-  const init = { method, headers };
+  const init = { method };
+  let hidden = false;
+  if (flat.length) {
+    const pairs = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      if (isForbidden(flat[i])) hidden = true;
+      else pairs.push([flat[i], flat[i + 1]]);
+    }
+    init.headers = pairs;
+  }
   if (encoding === 1) init.body = body;
   else if (encoding === 2) init.body = fromBase64(body);
   const request = new Request(url, init);
-  // The Request constructor drops "forbidden" names (Host, Cookie, Origin…); a server must see them all.
-  let kept = 0;
-  for (const _ of request.headers) kept++;
-  let total = 0;
-  for (const _ of headers) total++;
-  if (kept !== total) Object.defineProperty(request, "headers", { value: headers, enumerable: true });
-  const waits = [];
-  const ctx = {
-    remoteAddress,
-    remotePort,
-    waitUntil(promise) { waits.push(Promise.resolve(promise).catch((e) => console.error("waitUntil promise rejected:", e))); },
-    passThroughOnException() {},
-    props: {},
-  };
-  return { id, request, ctx };
+  if (hidden) {
+    // request.headers then shows every header as sent, built only if the handler looks at it.
+    let all;
+    Object.defineProperty(request, "headers", {
+      get() {
+        if (all === undefined) {
+          all = new Headers();
+          for (let i = 0; i < flat.length; i += 2) all.append(flat[i], flat[i + 1]);
+        }
+        return all;
+      },
+      enumerable: true,
+      configurable: true,
+    });
+  }
+  return { id, request, ctx: new Context(remoteAddress, remotePort) };
 }
 
 function handle(r, batch) {
