@@ -35,8 +35,20 @@ internal sealed partial class TabWorker
     private long _oldestCallStart;
     private volatile bool _dead;
 
+    /// <summary>
+    /// Reads a batch reply on the CDP receive loop and completes its requests right there: the waiting HTTP
+    /// connections write their responses at once (non-blocking sends) instead of after two thread-pool hops.
+    /// </summary>
+    private readonly CdpResultReader<BatchResult> _readBatchResult;
+
     private TabWorker(TabPool pool, int index, CdpSession session, ILogger logger)
     {
+        _readBatchResult = json =>
+        {
+            var result = ResponseReader.ReadEvaluateResult(json);
+            Complete(result.Items);
+            return result;
+        };
         _pool = pool;
         Index = index;
         Session = session;
@@ -303,7 +315,7 @@ internal sealed partial class TabWorker
                         writer.WriteBoolean("awaitPromise"u8, true);
                         writer.WriteBoolean("returnByValue"u8, true);
                     },
-                    static json => ResponseReader.ReadEvaluateResult(json),
+                    _readBatchResult,
                     CancellationToken.None);
             }
             finally
@@ -312,7 +324,6 @@ internal sealed partial class TabWorker
             }
 
             var result = await call.ConfigureAwait(false);
-            Complete(result.Items);
             if (result.Exception is not null)
             {
                 // The call itself died (e.g. Runtime.terminateExecution stopped a spinning handler): whatever of this
