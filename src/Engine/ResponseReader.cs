@@ -58,6 +58,11 @@ internal static class ResponseReader
                 {
                     ReadItemArray(ref reader, result.Items);
                 }
+                else if (reader.TokenType == JsonTokenType.String)
+                {
+                    // The page returns its items as one JSON string (see runtime.js dispatch).
+                    ReadItemString(ref reader, result.Items);
+                }
                 else
                 {
                     reader.Skip();
@@ -114,6 +119,32 @@ internal static class ResponseReader
         }
 
         return description ?? text ?? "unknown exception";
+    }
+
+    private static void ReadItemString(ref Utf8JsonReader reader, List<ResponseItem> items)
+    {
+        if (reader.ValueSpan.IsEmpty)
+        {
+            return;
+        }
+
+        if (!reader.ValueIsEscaped)
+        {
+            ReadItems(reader.ValueSpan, items);
+            return;
+        }
+
+        var length = reader.ValueSpan.Length;
+        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var written = reader.CopyString(rented);
+            ReadItems(rented.AsSpan(0, written), items);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     private static void ReadItemArray(ref Utf8JsonReader reader, List<ResponseItem> items)

@@ -105,6 +105,18 @@ public sealed class BatchCodecTests
     }
 
     [Test]
+    public void AnEvaluateResultAsOneJsonStringYieldsTheSameResponses()
+    {
+        var json = """{"result":{"type":"string","value":"[[7,200,\"\",[\"a\",\"b\"],\"hi \\\"there\\\"\",1],[8,0,\"throw\",\"Error: x\",\"\"]]"}}"""u8;
+        var result = ResponseReader.ReadEvaluateResult(json);
+        Assert.That(result.Items, Has.Count.EqualTo(2));
+        Assert.That(Encoding.UTF8.GetString(result.Items[0].Response!.Body.Span), Is.EqualTo("hi \"there\""));
+        Assert.That(result.Items[1].ErrorMessage, Is.EqualTo("Error: x"));
+
+        Assert.That(ResponseReader.ReadEvaluateResult("""{"result":{"type":"string","value":""}}"""u8).Items, Is.Empty);
+    }
+
+    [Test]
     public void AnExceptionOfTheCallIsReported()
     {
         var json = """{"result":{"type":"object","subtype":"error","description":"Error: x"},"exceptionDetails":{"exceptionId":1,"text":"Uncaught","lineNumber":0,"columnNumber":0,"exception":{"type":"object","description":"Execution was terminated"}}}"""u8;
