@@ -30,6 +30,20 @@ public sealed class LifecycleTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task SigtermFinishesRequestsInFlightBeforeExiting(CancellationToken cancellationToken)
+    {
+        await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("echo"), cancellationToken);
+        using var client = new HttpClient { BaseAddress = host.BaseUri };
+        var slow = client.GetStringAsync("/slow?ms=1500&id=drain", cancellationToken);
+        await Task.Delay(300, cancellationToken); // the request is in the page, waiting on its timer
+
+        host.Signal("TERM");
+        Assert.That(await slow, Is.EqualTo("slow drain"));
+        Assert.That(await host.WaitForExitAsync(cancellationToken), Is.EqualTo(0));
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task SigintStopsCleanlyToo(CancellationToken cancellationToken)
     {
         await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.ExamplePath("hello"), cancellationToken);
