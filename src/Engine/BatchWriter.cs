@@ -9,7 +9,7 @@ using LeanProxy.Listener;
 namespace LeanProxy.Engine;
 
 /// <summary>
-/// Encodes a batch of requests as the expression <c>__lp.d([...])</c> (see Runtime/runtime.js for the item format).
+/// Encodes a batch of items (requests, datagrams, connection messages) as the expression <c>__lp.d([...])</c> (see Runtime/runtime.js for the item format).
 /// Header names and values stay bytes: ASCII goes out as is, anything else as Latin-1 ("ByteString") text;
 /// a body goes as text when it is ASCII, else as base64 (Chromium would escape every non-ASCII character).
 /// </summary>
@@ -24,15 +24,15 @@ internal static class BatchWriter
     [ThreadStatic]
     private static Utf8JsonWriter? t_writer;
 
-    public static void Write(IBufferWriter<byte> output, IReadOnlyList<PendingRequest> batch)
+    public static void Write(IBufferWriter<byte> output, IReadOnlyList<TabItem> batch)
     {
         Append(output, "__lp.d("u8);
         var writer = t_writer ??= new Utf8JsonWriter(output, Options);
         writer.Reset(output);
         writer.WriteStartArray();
-        foreach (var pending in batch)
+        foreach (var item in batch)
         {
-            WriteRequest(writer, pending.Id, pending.Request);
+            item.Write(writer);
         }
 
         writer.WriteEndArray();
@@ -76,6 +76,21 @@ internal static class BatchWriter
         writer.WriteNumberValue(request.RemotePort);
 
         writer.WriteEndArray();
+    }
+
+    /// <summary>Writes bytes as a [data, encoding] pair: text (1) when ASCII, including empty, else base64 (2).</summary>
+    internal static void WriteData(Utf8JsonWriter writer, ReadOnlySpan<byte> data)
+    {
+        if (Ascii.IsValid(data))
+        {
+            writer.WriteStringValue(data);
+            writer.WriteNumberValue(1);
+        }
+        else
+        {
+            writer.WriteBase64StringValue(data);
+            writer.WriteNumberValue(2);
+        }
     }
 
     private static void WriteUrl(Utf8JsonWriter writer, ProxyRequest request)

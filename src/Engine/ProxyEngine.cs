@@ -1,3 +1,4 @@
+using System.Net;
 using LeanProxy.Cdp;
 using LeanProxy.Cdp.Launch;
 using LeanProxy.Cdp.Protocol;
@@ -10,9 +11,11 @@ namespace LeanProxy.Engine;
 /// <summary>
 /// The engine: owns the browser (launched or attached), the app's page server and its tab pool, and implements
 /// the listener seam. Every request gets exactly one response: the handler's, 503 when the queue is full,
-/// 504 past its deadline, or 502 when its tab crashed and it could not be retried.
+/// 504 past its deadline, or 502 when its tab crashed and it could not be retried. A raw TCP connection lives on one
+/// tab (the one with the fewest connections when it opens) and ends with it; a datagram is answered like a request,
+/// but every failure means no reply.
 /// </summary>
-public sealed class ProxyEngine : IProxyRequestHandler, IAsyncDisposable
+public sealed class ProxyEngine : IProxyRequestHandler, IProxyConnectionHandler, IProxyDatagramHandler, IAsyncDisposable
 {
     private readonly PageServer _pageServer;
     private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -176,6 +179,47 @@ public sealed class ProxyEngine : IProxyRequestHandler, IAsyncDisposable
         _pool.Dispatch(pending);
         return new ValueTask<ProxyResponse>(pending.Task);
     }
+
+    /// <summary>Runs one raw TCP connection in a tab's <c>connect(socket, env, ctx)</c> until either side ends it.</summary>
+    public async ValueTask HandleConnectionAsync(StreamConnection connection, CancellationToken cancellationToken)
+    {
+        var id = Interlocked.Increment(ref _nextRequestId);
+        var (address, port) = Describe(connection.RemoteEndPoint);
+
+        // No live tab (a replacement or a relaunched browser is coming): wait for one, within the request deadline.
+        var deadline = Environment.TickCount64 + (long)Options.RequestTimeout.TotalMilliseconds;
+        while (!_stopping && !cancellationToken.IsCancellationRequested)
+        {
+            if (_pool.PickForConnection() is { } tab
+                && await new TcpSession(id, tab, connection, address, port, _logger, App.Name).RunAsync().ConfigureAwait(false))
+            {
+                return;
+            }
+
+            if (Environment.TickCount64 >= deadline || connection.Context.StopRequested)
+            {
+                EngineLog.NoTabForConnection(_logger, App.Name, id, address + ":" + port, Options.RequestTimeout.TotalSeconds);
+                return;
+            }
+
+            await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Hands one datagram to a tab's <c>datagram(message, info, env, ctx)</c>; the reply, or null for none.</summary>
+    public ValueTask<ReadOnlyMemory<byte>?> HandleDatagramAsync(ReadOnlyMemory<byte> datagram, EndPoint remote, CancellationToken cancellationToken)
+    {
+        var id = Interlocked.Increment(ref _nextRequestId);
+        var (address, port) = Describe(remote);
+        var pending = new PendingDatagram(id, datagram, address, port, Environment.TickCount64 + (long)Options.RequestTimeout.TotalMilliseconds);
+        _pool.Dispatch(pending);
+        return new ValueTask<ReadOnlyMemory<byte>?>(pending.Task);
+    }
+
+    /// <summary>The client's address as text (IPv4-mapped IPv6 shown as IPv4) and port, as a request's ctx has them.</summary>
+    private static (string Address, int Port) Describe(EndPoint? endPoint) => endPoint is IPEndPoint ip
+        ? ((ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address).ToString(), ip.Port)
+        : (string.Empty, 0);
 
     /// <summary>Waits (bounded) for requests in flight, then closes the tabs, the browser and the page server.</summary>
     public async Task StopAsync(TimeSpan drain)

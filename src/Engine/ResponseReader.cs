@@ -194,6 +194,50 @@ internal static class ResponseReader
                 SkipToEndOfArray(ref reader);
                 return new ResponseItem(id, ResponseItemKind.StreamFailed, ErrorMessage: message);
             }
+
+            case ResponseCodes.DatagramReply:
+            {
+                reader.Read();
+                var data = ReadBytes(ref reader, out _);
+                SkipToEndOfArray(ref reader);
+                return data is null
+                    ? new ResponseItem(id, ResponseItemKind.DatagramNoReply)
+                    : new ResponseItem(id, ResponseItemKind.DatagramReply, Data: data);
+            }
+
+            case ResponseCodes.TcpWrite:
+            {
+                reader.Read();
+                var data = ReadBytes(ref reader, out _);
+                SkipToEndOfArray(ref reader);
+                return new ResponseItem(id, ResponseItemKind.TcpWrite, Data: data ?? []);
+            }
+
+            case ResponseCodes.TcpAck:
+            {
+                reader.Read();
+                var count = reader.TokenType == JsonTokenType.Number ? reader.GetInt64() : 0;
+                SkipToEndOfArray(ref reader);
+                return new ResponseItem(id, ResponseItemKind.TcpAck, Count: count);
+            }
+
+            case ResponseCodes.TcpShutdownWrite:
+                SkipToEndOfArray(ref reader);
+                return new ResponseItem(id, ResponseItemKind.TcpShutdownWrite);
+
+            case ResponseCodes.TcpClose:
+                SkipToEndOfArray(ref reader);
+                return new ResponseItem(id, ResponseItemKind.TcpClose);
+
+            case ResponseCodes.TcpError:
+            {
+                reader.Read();
+                var message = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                reader.Read();
+                var stack = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                SkipToEndOfArray(ref reader);
+                return new ResponseItem(id, ResponseItemKind.TcpError, ErrorMessage: message, ErrorStack: stack);
+            }
         }
 
         var response = new ProxyResponse(status);

@@ -15,7 +15,7 @@ namespace LeanProxy.Engine;
 internal sealed class TabPool : IAsyncDisposable
 {
     private readonly TabWorker?[] _tabs;
-    private readonly ConcurrentQueue<PendingRequest> _waiting = new();
+    private readonly ConcurrentQueue<PendingCall> _waiting = new();
     private readonly Timer _heartbeat;
     private readonly Lock _lock = new();
     private CdpConnection _connection;
@@ -125,7 +125,7 @@ internal sealed class TabPool : IAsyncDisposable
         }
     }
 
-    public void Dispatch(PendingRequest request)
+    public void Dispatch(PendingCall request)
     {
         TabWorker? best = null;
         foreach (var tab in _tabs)
@@ -150,7 +150,28 @@ internal sealed class TabPool : IAsyncDisposable
         best.Enqueue(request);
     }
 
-    internal void OnTabEnded(TabWorker tab, CdpCloseReason reason, List<PendingRequest> orphans)
+    /// <summary>The live tab a new connection should live on: the one with the fewest connections, then the least work; null when none is live.</summary>
+    public TabWorker? PickForConnection()
+    {
+        TabWorker? best = null;
+        foreach (var tab in _tabs)
+        {
+            if (tab is null || tab.IsDead)
+            {
+                continue;
+            }
+
+            if (best is null || tab.ConnectionCount < best.ConnectionCount
+                || (tab.ConnectionCount == best.ConnectionCount && tab.Outstanding < best.Outstanding))
+            {
+                best = tab;
+            }
+        }
+
+        return best;
+    }
+
+    internal void OnTabEnded(TabWorker tab, CdpCloseReason reason, List<PendingCall> orphans)
     {
         if (Spare == tab)
         {
@@ -182,15 +203,13 @@ internal sealed class TabPool : IAsyncDisposable
                 continue;
             }
 
-            var retry = request.Attempts == 0
-                || (request.Attempts == 1 && HttpMethods.IsIdempotentSafe(request.Request.KnownMethod));
-            if (retry && !_stopping)
+            if (request.MayRetry && !_stopping)
             {
                 Dispatch(request);
             }
             else
             {
-                request.TryComplete(ProxyResponse.Text(502, "Bad Gateway: the tab handling this request crashed"));
+                request.TryFail(502, "Bad Gateway: the tab handling this request crashed");
             }
         }
 
@@ -288,7 +307,7 @@ internal sealed class TabPool : IAsyncDisposable
             {
                 if (now >= request.Deadline)
                 {
-                    request.TryComplete(ProxyResponse.Text(504, "Gateway Timeout"));
+                    request.TryFail(504, "Gateway Timeout");
                 }
                 else
                 {
@@ -326,7 +345,7 @@ internal sealed class TabPool : IAsyncDisposable
         await _heartbeat.DisposeAsync().ConfigureAwait(false);
         while (_waiting.TryDequeue(out var request))
         {
-            request.TryComplete(ProxyResponse.Text(503, "Service Unavailable: shutting down"));
+            request.TryFail(503, "Service Unavailable: shutting down");
         }
 
         var spareCreation = _spareCreation;

@@ -25,8 +25,8 @@ internal sealed partial class TabWorker
 
     private readonly TabPool _pool;
     private readonly ILogger _logger;
-    private readonly ConcurrentQueue<PendingRequest> _queue = new();
-    private readonly ConcurrentDictionary<int, PendingRequest> _inPage = new();
+    private readonly ConcurrentQueue<TabItem> _queue = new();
+    private readonly ConcurrentDictionary<int, PendingCall> _inPage = new();
     private readonly ConcurrentDictionary<int, ChannelWriter<ReadOnlyMemory<byte>>> _streams = new();
     private readonly List<IDisposable> _subscriptions = [];
     private readonly TaskCompletionSource<ControlMessage> _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -67,13 +67,13 @@ internal sealed partial class TabWorker
     // ConcurrentDictionary.Count takes every lock of the table: the load is counted on the side instead.
     private int _inPageCount;
 
-    private void AddInPage(PendingRequest request)
+    private void AddInPage(PendingCall request)
     {
         _inPage[request.Id] = request;
         Interlocked.Increment(ref _inPageCount);
     }
 
-    private bool TryTakeInPage(int id, out PendingRequest request)
+    private bool TryTakeInPage(int id, out PendingCall request)
     {
         if (_inPage.TryRemove(id, out request!))
         {
@@ -216,19 +216,23 @@ internal sealed partial class TabWorker
         _subscriptions.Add(Session.Subscribe(CdpEvents.RuntimeExceptionThrown, CdpJsonContext.Default.ExceptionThrownEvent, (e, _) => OnException(e)));
     }
 
-    public void Enqueue(PendingRequest request)
+    public void Enqueue(TabItem request)
     {
         Interlocked.Increment(ref _queued);
         _queue.Enqueue(request);
         if (IsDead)
         {
-            // The tab died after it was picked: hand back whatever its watcher did not see.
+            // The tab died after it was picked: hand back whatever its watcher did not see (a connection's messages
+            // die with the tab: its connections are ended by the watcher).
             while (_queue.TryDequeue(out var orphan))
             {
                 Interlocked.Decrement(ref _queued);
                 if (_dead)
                 {
-                    _pool.Dispatch(orphan);
+                    if (orphan is PendingCall call)
+                    {
+                        _pool.Dispatch(call);
+                    }
                 }
                 else
                 {
@@ -260,39 +264,50 @@ internal sealed partial class TabWorker
                 continue;
             }
 
-            var batch = TakeBatch();
-            if (batch.Count == 0)
+            // Taking a batch and writing its call happen under one lock, so that calls leave in queue order: a
+            // connection's bytes must reach the page in the order they were read.
+            lock (_sendLock)
             {
-                Interlocked.Decrement(ref _callsInFlight);
-                continue;
-            }
+                var batch = TakeBatch();
+                if (batch.Count == 0)
+                {
+                    Interlocked.Decrement(ref _callsInFlight);
+                    continue;
+                }
 
-            _ = SendBatchAsync(batch);
+                _ = SendBatchAsync(batch);
+            }
         }
     }
 
-    private List<PendingRequest> TakeBatch()
+    private readonly Lock _sendLock = new();
+
+    private List<TabItem> TakeBatch()
     {
-        var batch = new List<PendingRequest>(Math.Min(Volatile.Read(ref _queued), MaxBatchCount));
+        var batch = new List<TabItem>(Math.Min(Volatile.Read(ref _queued), MaxBatchCount));
         long bytes = 0;
-        while (batch.Count < MaxBatchCount && bytes < MaxBatchBodyBytes && _queue.TryDequeue(out var request))
+        while (batch.Count < MaxBatchCount && bytes < MaxBatchBodyBytes && _queue.TryDequeue(out var item))
         {
             Interlocked.Decrement(ref _queued);
-            if (request.IsCompleted)
+            if (item is PendingCall call)
             {
-                continue;
+                if (call.IsCompleted)
+                {
+                    continue;
+                }
+
+                call.Attempts++;
+                AddInPage(call);
             }
 
-            request.Attempts++;
-            bytes += request.Request.Body.Length;
-            AddInPage(request);
-            batch.Add(request);
+            bytes += item.PayloadLength;
+            batch.Add(item);
         }
 
         return batch;
     }
 
-    private async Task SendBatchAsync(List<PendingRequest> batch)
+    private async Task SendBatchAsync(List<TabItem> batch)
     {
         if (Volatile.Read(ref _oldestCallStart) == 0)
         {
@@ -327,8 +342,9 @@ internal sealed partial class TabWorker
             if (result.Exception is not null)
             {
                 // The call itself died (e.g. Runtime.terminateExecution stopped a spinning handler): whatever of this
-                // batch is still unanswered and within its deadline goes again.
+                // batch is still unanswered and within its deadline goes again; its connections end.
                 Requeue(batch, result.Exception);
+                AbortConnectionsIn(batch);
             }
         }
         catch (CdpClosedException)
@@ -338,13 +354,15 @@ internal sealed partial class TabWorker
         catch (Exception ex) when (ex is CdpException or JsonException or FormatException or InvalidOperationException)
         {
             EngineLog.BatchFailed(_logger, _pool.App.Name, Index, ex);
-            foreach (var request in batch)
+            foreach (var item in batch)
             {
-                if (TryTakeInPage(request.Id, out _))
+                if (item is PendingCall && TryTakeInPage(item.Id, out var request))
                 {
-                    request.TryComplete(ProxyResponse.Text(502, "Bad Gateway"));
+                    request.TryFail(502, "Bad Gateway");
                 }
             }
+
+            AbortConnectionsIn(batch);
         }
         finally
         {
@@ -354,15 +372,15 @@ internal sealed partial class TabWorker
         }
     }
 
-    private void Requeue(List<PendingRequest> batch, string exception)
+    private void Requeue(List<TabItem> batch, string exception)
     {
-        foreach (var request in batch)
+        foreach (var item in batch)
         {
-            if (TryTakeInPage(request.Id, out _) && !request.IsCompleted)
+            if (item is PendingCall && TryTakeInPage(item.Id, out var request) && !request.IsCompleted)
             {
                 if (request.Attempts >= 3)
                 {
-                    request.TryComplete(ProxyResponse.Text(502, "Bad Gateway"));
+                    request.TryFail(502, "Bad Gateway");
                     continue;
                 }
 
@@ -401,12 +419,23 @@ internal sealed partial class TabWorker
                     }
 
                     continue;
+                case ResponseItemKind.TcpWrite or ResponseItemKind.TcpAck or ResponseItemKind.TcpShutdownWrite or ResponseItemKind.TcpClose or ResponseItemKind.TcpError:
+                    CompleteConnectionItem(item);
+                    continue;
             }
 
-            if (!TryTakeInPage(item.Id, out var request))
+            if (!TryTakeInPage(item.Id, out var call))
             {
                 continue;
             }
+
+            if (call is PendingDatagram datagram)
+            {
+                CompleteDatagram(datagram, item);
+                continue;
+            }
+
+            var request = (PendingRequest)call;
 
             if (item.Response is { } response)
             {
@@ -485,7 +514,7 @@ internal sealed partial class TabWorker
         {
             EngineLog.TabEnded(_logger, _pool.App.Name, Index, reason.ToString(), Volatile.Read(ref _inPageCount) + Volatile.Read(ref _queued));
         }
-        var orphans = new List<PendingRequest>();
+        var orphans = new List<PendingCall>();
         foreach (var (id, request) in _inPage)
         {
             if (TryTakeInPage(id, out _))
@@ -494,12 +523,17 @@ internal sealed partial class TabWorker
             }
         }
 
-        while (_queue.TryDequeue(out var queued))
+        while (_queue.TryDequeue(out var item))
         {
             Interlocked.Decrement(ref _queued);
-            queued.Attempts = Math.Max(queued.Attempts - 1, 0); // never reached the page: not an attempt
-            orphans.Add(queued);
+            if (item is PendingCall queued)
+            {
+                queued.Attempts = Math.Max(queued.Attempts - 1, 0); // never reached the page: not an attempt
+                orphans.Add(queued);
+            }
         }
+
+        LoseConnections();
 
         foreach (var (id, stream) in _streams)
         {
@@ -535,8 +569,14 @@ internal sealed partial class TabWorker
         }
     }
 
-    private void TimeOut(PendingRequest request)
+    private void TimeOut(PendingCall call)
     {
+        if (call is not PendingRequest request)
+        {
+            TimeOutDatagram((PendingDatagram)call);
+            return;
+        }
+
         if (request.TryComplete(ProxyResponse.Text(504, "Gateway Timeout")))
         {
             EngineLog.RequestTimedOut(_logger, _pool.App.Name, request.Id, request.Request.Method, request.Request.TargetString, _pool.Options.RequestTimeout.TotalSeconds);

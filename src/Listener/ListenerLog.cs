@@ -27,4 +27,16 @@ internal static partial class ListenerLog
 
     [LoggerMessage(8, LogLevel.Warning, "Streaming response body failed on connection {ConnectionId}")]
     public static partial void StreamingBodyFailed(ILogger logger, long connectionId, Exception exception);
+
+    [LoggerMessage(9, LogLevel.Warning, "UDP {EndPoint}: dropped {Count} datagram(s) since the last report ({MaxInFlight} were being handled; {Total} dropped in all)")]
+    public static partial void DatagramsDropped(ILogger logger, string endPoint, long count, int maxInFlight, long total);
+
+    [LoggerMessage(10, LogLevel.Debug, "UDP {EndPoint}: receive failed")]
+    public static partial void DatagramReceiveFailed(ILogger logger, string endPoint, Exception exception);
+
+    [LoggerMessage(11, LogLevel.Debug, "UDP {EndPoint}: the reply to {Remote} could not be sent")]
+    public static partial void DatagramReplyFailed(ILogger logger, string endPoint, string remote, Exception exception);
+
+    [LoggerMessage(12, LogLevel.Error, "UDP {EndPoint}: driver {Driver} failed")]
+    public static partial void DatagramDriverFailed(ILogger logger, string endPoint, string driver, Exception exception);
 }

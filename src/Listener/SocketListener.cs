@@ -130,7 +130,10 @@ public sealed class SocketListener : IAsyncDisposable
         var output = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 8192, leaveOpen: true));
         var context = _connections.Register(input.CancelPendingRead);
         context.AbortTransport = () => client.Dispose();
-        var connection = new StreamConnection(new DuplexPipe(input, output), context, client.LocalEndPoint, client.RemoteEndPoint);
+        var connection = new StreamConnection(new DuplexPipe(input, output), context, client.LocalEndPoint, client.RemoteEndPoint)
+        {
+            ShutdownSend = () => client.Shutdown(SocketShutdown.Send),
+        };
         try
         {
             await _driver.RunAsync(connection, CancellationToken.None).ConfigureAwait(false);

@@ -17,4 +17,10 @@ public sealed class StreamConnection(IDuplexPipe transport, ConnectionContext co
     public EndPoint? LocalEndPoint { get; } = localEndPoint;
 
     public EndPoint? RemoteEndPoint { get; } = remoteEndPoint;
+
+    /// <summary>
+    /// Shuts down the send side of the underlying socket (a TCP FIN; reading goes on), for drivers that pass a
+    /// half-close through. Complete <see cref="Transport"/>'s output first. Null when the transport has no such notion.
+    /// </summary>
+    public Action? ShutdownSend { get; init; }
 }

@@ -7,6 +7,8 @@ using LeanProxy.Cdp.Launch;
 using LeanProxy.Engine;
 using LeanProxy.Listener;
 using LeanProxy.Listener.Http;
+using LeanProxy.Listener.Tcp;
+using LeanProxy.Listener.Udp;
 using Microsoft.Extensions.Logging;
 
 namespace LeanProxy.Host.Cli;
@@ -25,9 +27,27 @@ public static class ServeCommand
         }
 
         var endpoints = options.Http.Select(value => EndpointParser.Parse("--http", value)).ToArray();
-        if (endpoints.Length == 0)
+        var (tcp, udp) = ValidateRaw(options);
+        if (endpoints.Length == 0 && tcp.Length == 0 && udp.Length == 0)
         {
             endpoints = [new IPEndPoint(IPAddress.Loopback, 8080)];
+        }
+
+        // Each kind of listener needs its handler: checked when the app loads (exit 2 naming the missing export).
+        var required = new List<string>();
+        if (endpoints.Length > 0)
+        {
+            required.Add("fetch");
+        }
+
+        if (tcp.Length > 0)
+        {
+            required.Add("connect");
+        }
+
+        if (udp.Length > 0)
+        {
+            required.Add("datagram");
         }
 
         if (options.Tabs is < 1 or > 256)
@@ -103,7 +123,7 @@ public static class ServeCommand
             ChromePath = options.Chrome,
             BrowserUrl = browserUrl,
             QueueLimit = options.Queue ?? 4096,
-            RequiredExports = ["fetch"],
+            RequiredExports = required,
             WarmSpare = !options.NoSpare,
             ChromeArguments = [.. options.ChromeArgs],
         };
@@ -115,9 +135,18 @@ public static class ServeCommand
         return (engine, http, endpoints, level);
     }
 
+    /// <summary>The --tcp and --udp endpoints (empty when none); throws <see cref="UsageException"/> naming a bad one.</summary>
+    public static (IPEndPoint[] Tcp, IPEndPoint[] Udp) ValidateRaw(ServeOptions options) =>
+        (options.Tcp.Select(value => EndpointParser.Parse("--tcp", value)).ToArray(),
+         options.Udp.Select(value => EndpointParser.Parse("--udp", value)).ToArray());
+
+    /// <summary>Datagrams handled at the same time per UDP listener at most; more are dropped and counted.</summary>
+    public const int UdpMaxInFlight = 1024;
+
     public static async Task<int> RunAsync(ServeOptions options, TextWriter stdout, TextWriter stderr)
     {
         var (engineOptions, httpOptions, endpoints, level) = Validate(options);
+        var (tcpEndpoints, udpEndpoints) = ValidateRaw(options);
         using var loggerFactory = HostLogging.Create(level);
         var logger = loggerFactory.CreateLogger("LeanProxy");
 
@@ -127,29 +156,56 @@ public static class ServeCommand
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
 
         ProxyEngine? engine = null;
-        var listeners = new List<SocketListener>();
+        var listeners = new List<(SocketListener Listener, string Scheme)>();
+        var datagramListeners = new List<UdpListener>();
         try
         {
             engine = await ProxyEngine.StartAsync(engineOptions, loggerFactory, stop.Token).ConfigureAwait(false);
 
             var driver = new HttpDriver(engine, httpOptions, loggerFactory.CreateLogger("LeanProxy.Http"));
-            foreach (var endpoint in endpoints)
+            var tcpDriver = new TcpDriver(engine, loggerFactory.CreateLogger("LeanProxy.Tcp"));
+            var udpDriver = new UdpDriver(engine);
+            var listenerLogger = loggerFactory.CreateLogger("LeanProxy.Listener");
+            IPEndPoint? current = null;
+            var flag = "--http";
+            try
             {
-                try
+                foreach (var endpoint in endpoints)
                 {
-                    listeners.Add(SocketListener.Bind(endpoint, driver, httpOptions.MaxConnections, loggerFactory.CreateLogger("LeanProxy.Listener")));
+                    current = endpoint;
+                    listeners.Add((SocketListener.Bind(endpoint, driver, httpOptions.MaxConnections, listenerLogger), "http"));
                 }
-                catch (SocketException ex)
+
+                flag = "--tcp";
+                foreach (var endpoint in tcpEndpoints)
                 {
-                    await stderr.WriteLineAsync($"error: --http {EndpointParser.Format(endpoint)}: {Describe(ex)}").ConfigureAwait(false);
-                    return 1;
+                    current = endpoint;
+                    listeners.Add((SocketListener.Bind(endpoint, tcpDriver, httpOptions.MaxConnections, listenerLogger), "tcp"));
+                }
+
+                flag = "--udp";
+                foreach (var endpoint in udpEndpoints)
+                {
+                    current = endpoint;
+                    datagramListeners.Add(UdpListener.Bind(endpoint, udpDriver, UdpMaxInFlight, listenerLogger));
                 }
             }
+            catch (SocketException ex)
+            {
+                await stderr.WriteLineAsync($"error: {flag} {EndpointParser.Format(current!)}: {Describe(ex)}").ConfigureAwait(false);
+                return 1;
+            }
 
-            foreach (var listener in listeners)
+            foreach (var (listener, scheme) in listeners)
             {
                 listener.Start();
-                await stdout.WriteLineAsync($"listening http://{EndpointParser.Format(listener.EndPoint)}").ConfigureAwait(false);
+                await stdout.WriteLineAsync($"listening {scheme}://{EndpointParser.Format(listener.EndPoint)}").ConfigureAwait(false);
+            }
+
+            foreach (var listener in datagramListeners)
+            {
+                listener.Start();
+                await stdout.WriteLineAsync($"listening udp://{EndpointParser.Format(listener.EndPoint)}").ConfigureAwait(false);
             }
 
             await stdout.FlushAsync().ConfigureAwait(false);
@@ -188,13 +244,18 @@ public static class ServeCommand
         finally
         {
             // Stop accepting, finish what is in flight, then close the tabs and Chromium (profile deleted).
-            await Task.WhenAll(listeners.Select(l => l.StopAsync(DrainTimeout))).ConfigureAwait(false);
+            await Task.WhenAll(listeners.Select(l => l.Listener.StopAsync(DrainTimeout)).Concat(datagramListeners.Select(l => l.StopAsync(DrainTimeout)))).ConfigureAwait(false);
             if (engine is not null)
             {
                 await engine.StopAsync(DrainTimeout).ConfigureAwait(false);
             }
 
-            foreach (var listener in listeners)
+            foreach (var (listener, _) in listeners)
+            {
+                await listener.DisposeAsync().ConfigureAwait(false);
+            }
+
+            foreach (var listener in datagramListeners)
             {
                 await listener.DisposeAsync().ConfigureAwait(false);
             }

@@ -4,14 +4,20 @@ using CommandLine.Text;
 namespace LeanProxy.Host.Cli;
 
 /// <summary>Options of <c>leanproxy serve</c>.</summary>
-[Verb("serve", isDefault: false, HelpText = "Serve an app's export default { fetch } from headless Chromium tabs.")]
+[Verb("serve", isDefault: false, HelpText = "Serve an app's export default { fetch, connect, datagram } from headless Chromium tabs.")]
 public sealed class ServeOptions
 {
     [Value(0, MetaName = "APP", Required = true, HelpText = "Entry module file, or a folder whose index.js/index.mjs is the entry.")]
     public string App { get; set; } = string.Empty;
 
-    [Option("http", HelpText = "HTTP/1.1 listener HOST:PORT (repeatable; port 0 = ephemeral). Default 127.0.0.1:8080.")]
+    [Option("http", HelpText = "HTTP/1.1 listener HOST:PORT calling fetch(request, env, ctx) (repeatable; port 0 = ephemeral). Default 127.0.0.1:8080 unless --tcp or --udp is given.")]
     public IEnumerable<string> Http { get; set; } = [];
+
+    [Option("tcp", HelpText = "Raw TCP listener HOST:PORT calling connect(socket, env, ctx) once per connection (repeatable).")]
+    public IEnumerable<string> Tcp { get; set; } = [];
+
+    [Option("udp", HelpText = "UDP listener HOST:PORT calling datagram(message, info, env, ctx) once per datagram (repeatable).")]
+    public IEnumerable<string> Udp { get; set; } = [];
 
     [Option("tabs", HelpText = "Tabs in the pool (default: number of cores).")]
     public int? Tabs { get; set; }
@@ -50,5 +56,6 @@ public sealed class ServeOptions
     public static IEnumerable<Example> Examples =>
     [
         new("Serve the hello example on port 8080", new ServeOptions { App = "examples/hello", Http = ["127.0.0.1:8080"] }),
+        new("Serve the TCP echo example on port 9000", new ServeOptions { App = "examples/tcp-echo", Tcp = ["127.0.0.1:9000"] }),
     ];
 }

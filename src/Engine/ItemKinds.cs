@@ -1,0 +1,12 @@
+namespace LeanProxy.Engine;
+
+/// <summary>The numbers in item[1] that tell the page what a non-HTTP item is (HTTP items carry the method there).</summary>
+internal static class ItemKinds
+{
+    public const int Datagram = 10;
+    public const int TcpOpen = 11;
+    public const int TcpData = 12;
+    public const int TcpEof = 13;
+    public const int TcpAbort = 14;
+    public const int TcpAck = 15;
+}
