@@ -48,10 +48,13 @@ public class CdpBenchmarks
         return envelope.MethodLength;
     }
 
+    private readonly byte[] _reply = new byte[64];
+    private int _nextId;
+
+    /// <summary>Sends a Runtime.evaluate and feeds its reply back through the receive path (scan, complete).</summary>
     [Benchmark]
-    public Task<bool> SendEvaluate()
+    public bool SendEvaluateAndReceiveReply()
     {
-        // The reply never comes (DiscardTransport); complete the pending call by hand so nothing accumulates.
         var task = _connection.SendAsync(
             "Runtime.evaluate",
             _expression,
@@ -64,8 +67,12 @@ public class CdpBenchmarks
             static _ => true,
             "0123456789ABCDEF0123456789ABCDEF",
             CancellationToken.None);
-        _connection.FailSession("0123456789ABCDEF0123456789ABCDEF", CdpCloseReason.SessionDetached, "benchmark");
-        return task;
+        var id = ++_nextId;
+        "{\"id\":"u8.CopyTo(_reply);
+        System.Buffers.Text.Utf8Formatter.TryFormat(id, _reply.AsSpan(6), out var digits);
+        "}"u8.CopyTo(_reply.AsSpan(6 + digits));
+        _connection.OnMessage(_reply.AsSpan(0, 7 + digits));
+        return task.IsCompleted;
     }
 
     private sealed class DiscardTransport : ICdpTransport
