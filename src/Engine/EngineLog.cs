@@ -55,6 +55,9 @@ internal static partial class EngineLog
     [LoggerMessage(217, LogLevel.Error, "App {App}: relaunching the browser failed (attempt {Attempt})")]
     public static partial void RelaunchFailed(ILogger logger, string app, int attempt, Exception exception);
 
+    [LoggerMessage(218, LogLevel.Error, "App {App}: tab {Tab} still does not answer after its script was terminated; replacing it")]
+    public static partial void Unresponsive(ILogger logger, string app, int tab);
+
     [LoggerMessage(215, LogLevel.Warning, "App {App}: a response for unknown request {RequestId} (already answered)")]
     public static partial void UnknownResponse(ILogger logger, string app, int requestId);
 }

@@ -368,6 +368,7 @@ internal sealed partial class TabWorker
         {
             var remaining = Interlocked.Decrement(ref _callsInFlight);
             Volatile.Write(ref _oldestCallStart, remaining == 0 ? 0 : Environment.TickCount64);
+            Volatile.Write(ref _terminatedAt, 0);
             Pump();
         }
     }
@@ -561,13 +562,30 @@ internal sealed partial class TabWorker
         }
 
         var started = Volatile.Read(ref _oldestCallStart);
-        if (expired && started != 0 && now - started >= 1000)
+        var terminated = Volatile.Read(ref _terminatedAt);
+        if (terminated != 0 && started != 0 && started <= terminated && now - terminated >= UnresponsiveAfterMs)
+        {
+            // Runtime.terminateExecution did not bring the calls back: the tab no longer answers. Closing it ends its
+            // session; the watcher then hands its requests back (retry or 502) and the spare takes its place.
+            Volatile.Write(ref _terminatedAt, 0);
+            EngineLog.Unresponsive(_logger, _pool.App.Name, Index);
+            _ = CloseAsync();
+            return;
+        }
+
+        if (expired && started != 0 && now - started >= 1000 && terminated == 0)
         {
             // A batch call has not come back for a second and a deadline passed: the page's thread is stuck in a handler.
             EngineLog.Terminating(_logger, _pool.App.Name, Index);
+            Volatile.Write(ref _terminatedAt, now);
             _ = TerminateAsync();
         }
     }
+
+    /// <summary>How long calls may stay stuck after Runtime.terminateExecution before the tab is given up.</summary>
+    private const long UnresponsiveAfterMs = 5000;
+
+    private long _terminatedAt;
 
     private void TimeOut(PendingCall call)
     {
@@ -592,7 +610,7 @@ internal sealed partial class TabWorker
         }
         catch (Exception ex) when (ex is CdpClosedException or CdpException or OperationCanceledException)
         {
-            // The tab is gone or did not answer: the watchdog of the pool replaces it.
+            // The tab is gone, or it did not answer: CheckDeadlines gives it up after UnresponsiveAfterMs.
         }
     }
 
