@@ -67,6 +67,12 @@ internal sealed partial class TabWorker
     // ConcurrentDictionary.Count takes every lock of the table: the load is counted on the side instead.
     private int _inPageCount;
 
+    /// <summary>
+    /// Only calls count as queued work (the load the pool balances on and the queue limit): a connection's messages are
+    /// bounded by its credit window and must not make HTTP requests look like a full queue.
+    /// </summary>
+    private static int Weight(TabItem item) => item is PendingCall ? 1 : 0;
+
     private void AddInPage(PendingCall request)
     {
         _inPage[request.Id] = request;
@@ -218,7 +224,7 @@ internal sealed partial class TabWorker
 
     public void Enqueue(TabItem request)
     {
-        Interlocked.Increment(ref _queued);
+        Interlocked.Add(ref _queued, Weight(request));
         _queue.Enqueue(request);
         if (IsDead)
         {
@@ -226,7 +232,7 @@ internal sealed partial class TabWorker
             // die with the tab: its connections are ended by the watcher).
             while (_queue.TryDequeue(out var orphan))
             {
-                Interlocked.Decrement(ref _queued);
+                Interlocked.Add(ref _queued, -Weight(orphan));
                 if (_dead)
                 {
                     if (orphan is PendingCall call)
@@ -237,7 +243,7 @@ internal sealed partial class TabWorker
                 else
                 {
                     _queue.Enqueue(orphan);
-                    Interlocked.Increment(ref _queued);
+                    Interlocked.Add(ref _queued, Weight(orphan));
                     break;
                 }
             }
@@ -288,7 +294,7 @@ internal sealed partial class TabWorker
         long bytes = 0;
         while (batch.Count < MaxBatchCount && bytes < MaxBatchBodyBytes && _queue.TryDequeue(out var item))
         {
-            Interlocked.Decrement(ref _queued);
+            Interlocked.Add(ref _queued, -Weight(item));
             if (item is PendingCall call)
             {
                 if (call.IsCompleted)
@@ -526,7 +532,7 @@ internal sealed partial class TabWorker
 
         while (_queue.TryDequeue(out var item))
         {
-            Interlocked.Decrement(ref _queued);
+            Interlocked.Add(ref _queued, -Weight(item));
             if (item is PendingCall queued)
             {
                 queued.Attempts = Math.Max(queued.Attempts - 1, 0); // never reached the page: not an attempt
