@@ -185,6 +185,7 @@ public static class HttpParser
     {
         framing = default;
         var lineEnd = head.IndexOf(CR);
+        ThrowIfBareCr(head, lineEnd);
         ParseRequestLine(head[..lineEnd], request);
 
         var hostCount = 0;
@@ -198,6 +199,7 @@ public static class HttpParser
         while (true)
         {
             var relativeEnd = head[position..].IndexOf(CR);
+            ThrowIfBareCr(head, position + relativeEnd);
             var line = head.Slice(position, relativeEnd);
             if (line.IsEmpty)
             {
@@ -330,6 +332,16 @@ public static class HttpParser
         }
 
         request.KeepAlive = framing.KeepAlive;
+    }
+
+    /// <summary>Every CR in a head must start a CRLF; a CR followed by anything else is malformed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ThrowIfBareCr(ReadOnlySpan<byte> head, int cr)
+    {
+        if (cr + 1 >= head.Length || head[cr + 1] != LF)
+        {
+            BadHttpRequestException.Throw(RequestRejectionReason.InvalidCharacter, "bare CR");
+        }
     }
 
     private static void ParseRequestLine(ReadOnlySpan<byte> line, ProxyRequest request)
