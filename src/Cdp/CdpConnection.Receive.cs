@@ -124,7 +124,7 @@ public sealed partial class CdpConnection
             {
                 if (candidate.TargetId == targetId)
                 {
-                    var reason = method[7] == (byte)'C' ? CdpCloseReason.TargetCrashed : CdpCloseReason.SessionDetached;
+                    var reason = method.SequenceEqual("Target.targetCrashed"u8) ? CdpCloseReason.TargetCrashed : CdpCloseReason.SessionDetached;
                     candidate.End(reason);
                     FailSession(candidate.SessionId, reason, reason == CdpCloseReason.TargetCrashed ? "the target crashed" : "the target was destroyed");
                 }
