@@ -125,7 +125,23 @@ public sealed partial class CdpConnection : IAsyncDisposable
             throw;
         }
 
-        var send = _transport.SendAsync(buffer.WrittenMemory, CancellationToken.None);
+        ValueTask send;
+        try
+        {
+            send = _transport.SendAsync(buffer.WrittenMemory, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or System.Net.WebSockets.WebSocketException or InvalidOperationException)
+        {
+            // A synchronous transport (the pipe) fails here, e.g. EPIPE when the browser has exited.
+            PooledBufferWriter.Return(buffer);
+            if (_pending.TryRemove(id, out _))
+            {
+                pending.Fail(new CdpClosedException(CdpCloseReason.TransportError, $"{method}: the connection failed while sending", ex));
+            }
+
+            return pending.Task;
+        }
+
         if (send.IsCompletedSuccessfully)
         {
             PooledBufferWriter.Return(buffer);
