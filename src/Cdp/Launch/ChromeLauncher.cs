@@ -131,6 +131,8 @@ public static class ChromeLauncher
             }
             catch (Exception ex) when (ex is CdpClosedException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
+                // Let the process finish and its stderr drain, so that the message carries its last words.
+                await process.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 throw new ChromeLaunchException(
                     $"Chromium ({executable}) did not start: {(ex is OperationCanceledException ? "no answer within " + options.StartTimeout.TotalSeconds + " s" : "it exited")}.{stderr.Describe()}",
                     ex);
