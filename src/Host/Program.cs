@@ -29,17 +29,22 @@ public static class Program
             settings.AutoHelp = true;
             settings.AutoVersion = true;
         });
-        var result = parser.ParseArguments(args, typeof(ServeOptions));
-        if (result is Parsed<object> { Value: ServeOptions serve })
+        var result = parser.ParseArguments(args, typeof(ServeOptions), typeof(Bench.BenchOptions));
+        if (result is Parsed<object> { Value: var command })
         {
             try
             {
-                return await ServeCommand.RunAsync(serve, stdout, stderr).ConfigureAwait(false);
+                return command switch
+                {
+                    ServeOptions serve => await ServeCommand.RunAsync(serve, stdout, stderr).ConfigureAwait(false),
+                    Bench.BenchOptions bench => await Bench.BenchCommand.RunAsync(bench, stdout, stderr).ConfigureAwait(false),
+                    _ => 2,
+                };
             }
             catch (UsageException ex)
             {
                 await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
-                await stderr.WriteLineAsync("Run 'leanproxy serve --help' for usage.").ConfigureAwait(false);
+                await stderr.WriteLineAsync("Run 'leanproxy --help' for usage.").ConfigureAwait(false);
                 return 2;
             }
         }
@@ -85,8 +90,8 @@ public static class Program
         MissingRequiredOptionError missing => $"missing required {missing.NameInfo.NameText}.",
         MissingValueOptionError missing => $"option '--{missing.NameInfo.LongName}' needs a value.",
         BadFormatConversionError bad => $"option '--{bad.NameInfo.LongName}' has a value of the wrong type.",
-        BadVerbSelectedError verb => $"unknown command '{verb.Token}' (commands: serve).",
-        NoVerbSelectedError => "no command given (commands: serve).",
+        BadVerbSelectedError verb => $"unknown command '{verb.Token}' (commands: serve, bench).",
+        NoVerbSelectedError => "no command given (commands: serve, bench).",
         RepeatedOptionError repeated => $"option '--{repeated.NameInfo.LongName}' given more than once.",
         _ => error.Tag.ToString(),
     };

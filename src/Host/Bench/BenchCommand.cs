@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using LeanProxy.Engine;
+using LeanProxy.Host.Cli;
+using LeanProxy.Listener;
+using LeanProxy.Listener.Http;
+using Microsoft.Extensions.Logging;
+
+namespace LeanProxy.Host.Bench;
+
+/// <summary>
+/// <c>leanproxy bench</c>: serves the app in-process on a loopback port, once per tab count, drives it with the
+/// built-in load generator for each connection count, and reports requests/s per tab, latency, CPU and memory.
+/// </summary>
+public static class BenchCommand
+{
+    public static IReadOnlyList<int> ParseList(string flag, string? value, IReadOnlyList<int> fallback)
+    {
+        if (value is null)
+        {
+            return fallback;
+        }
+
+        var items = new List<int>();
+        foreach (var part in value.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number < 1 || number > 10_000)
+            {
+                throw new UsageException($"{flag} {value}: expected comma-separated whole numbers from 1, e.g. {flag} 1,2,4.");
+            }
+
+            items.Add(number);
+        }
+
+        return items;
+    }
+
+    public static TimeSpan ParseDuration(string? value)
+    {
+        if (value is null)
+        {
+            return TimeSpan.FromSeconds(10);
+        }
+
+        var (number, scale) = value.EndsWith("ms", StringComparison.Ordinal) ? (value[..^2], 0.001)
+            : value.EndsWith('s') ? (value[..^1], 1.0)
+            : value.EndsWith('m') ? (value[..^1], 60.0)
+            : (value, 1.0);
+        if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount) || amount <= 0 || amount * scale > 3600)
+        {
+            throw new UsageException($"--duration {value}: expected a duration such as 10s, 500ms or 1m.");
+        }
+
+        return TimeSpan.FromSeconds(amount * scale);
+    }
+
+    public static async Task<int> RunAsync(BenchOptions options, TextWriter stdout, TextWriter stderr)
+    {
+        var tabs = ParseList("--tabs", options.Tabs, [1, 2]);
+        var connections = ParseList("--connections", options.Connections, [1, 64]);
+        var duration = ParseDuration(options.Duration);
+        var path = options.Path ?? "/";
+        if (!path.StartsWith('/'))
+        {
+            throw new UsageException($"--path {path}: must start with '/'.");
+        }
+
+        try
+        {
+            AppSource.Resolve(options.App);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new UsageException(ex.Message);
+        }
+
+        using var loggerFactory = HostLogging.Create(LogLevel.Warning);
+        var rows = new List<BenchRow>();
+        foreach (var tabCount in tabs)
+        {
+            var engineOptions = new EngineOptions { AppPath = options.App, Tabs = tabCount, ChromePath = options.Chrome, WarmSpare = false };
+            await using var engine = await ProxyEngine.StartAsync(engineOptions, loggerFactory).ConfigureAwait(false);
+            await using var listener = SocketListener.Bind(new IPEndPoint(IPAddress.Loopback, 0), new HttpDriver(engine, new HttpListenerOptions()), 100_000);
+            listener.Start();
+            var generator = new LoadGenerator(listener.EndPoint, path);
+            await generator.RunAsync(Math.Min(16, connections.Max()), TimeSpan.FromSeconds(1), CancellationToken.None).ConfigureAwait(false); // warm-up
+
+            foreach (var connectionCount in connections)
+            {
+                rows.Add(await MeasureAsync(engine, listener.EndPoint, path, tabCount, connectionCount, duration, stderr).ConfigureAwait(false));
+            }
+        }
+
+        await stderr.WriteLineAsync().ConfigureAwait(false);
+        var report = new BenchReport(options.App, path, duration.TotalSeconds, rows);
+        if (options.Json)
+        {
+            await stdout.WriteLineAsync(JsonSerializer.Serialize(report, BenchJsonContext.Default.BenchReport)).ConfigureAwait(false);
+        }
+        else
+        {
+            await stdout.WriteAsync(FormatTable(report)).ConfigureAwait(false);
+        }
+
+        var failed = rows.Where(r => r.Errors > 0).ToList();
+        foreach (var row in failed)
+        {
+            await stderr.WriteLineAsync($"warning: tabs={row.Tabs} connections={row.Connections}: {row.Errors} of {row.Requests} requests failed (non-2xx or socket error); its figures are not a clean measurement.").ConfigureAwait(false);
+        }
+
+        return failed.Count == 0 ? 0 : 1;
+    }
+
+    private static async Task<BenchRow> MeasureAsync(ProxyEngine engine, IPEndPoint endPoint, string path, int tabs, int connections, TimeSpan duration, TextWriter stderr)
+    {
+        var generator = new LoadGenerator(endPoint, path);
+        var browserPid = engine.Browser.ProcessId;
+        var chromiumBefore = browserPid is { } before ? ProcessStats.Tree(before).Sum(ProcessStats.CpuSeconds) : 0;
+        var hostBefore = ProcessStats.CpuSeconds(Environment.ProcessId);
+        var stopwatch = Stopwatch.StartNew();
+        var run = generator.RunAsync(connections, duration, CancellationToken.None);
+        while (!run.IsCompleted)
+        {
+            await Task.WhenAny(run, Task.Delay(1000)).ConfigureAwait(false);
+            var rate = Interlocked.Read(ref generator.Completed) / Math.Max(stopwatch.Elapsed.TotalSeconds, 0.001);
+            await stderr.WriteAsync($"\rtabs={tabs} connections={connections} {stopwatch.Elapsed.TotalSeconds,5:0.0}s {rate,10:0} req/s ").ConfigureAwait(false);
+        }
+
+        var latencies = await run.ConfigureAwait(false);
+        var elapsed = stopwatch.Elapsed.TotalSeconds;
+        var hostCpu = ProcessStats.CpuSeconds(Environment.ProcessId) - hostBefore;
+        var tree = browserPid is { } pid ? ProcessStats.Tree(pid) : [];
+        var chromiumCpu = tree.Sum(ProcessStats.CpuSeconds) - chromiumBefore;
+        latencies.Sort();
+        var requests = Interlocked.Read(ref generator.Completed);
+        var perRequest = requests == 0 ? 0 : 1_000_000.0 / requests;
+        return new BenchRow(
+            tabs,
+            connections,
+            requests,
+            Interlocked.Read(ref generator.Errors),
+            Math.Round(requests / elapsed, 1),
+            Math.Round(requests / elapsed / tabs, 1),
+            Math.Round(LoadGenerator.Percentile(latencies, 50), 3),
+            Math.Round(LoadGenerator.Percentile(latencies, 90), 3),
+            Math.Round(LoadGenerator.Percentile(latencies, 99), 3),
+            Math.Round(hostCpu * perRequest, 1),
+            Math.Round(Math.Max(chromiumCpu, 0) * perRequest, 1),
+            Math.Round(ProcessStats.PssMb(Environment.ProcessId), 1),
+            Math.Round(tree.Sum(ProcessStats.PssMb), 1));
+    }
+
+    internal static string FormatTable(BenchReport report)
+    {
+        var text = new System.Text.StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"leanproxy bench {report.App} (GET {report.Path}, {report.DurationSeconds:0.#} s per row; host CPU includes the load generator)");
+        text.AppendLine("| tabs | conns | req/s | req/s per tab | p50 ms | p90 ms | p99 ms | errors | CPU µs/req host | CPU µs/req Chromium | PSS MB host | PSS MB Chromium |");
+        text.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in report.Rows)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Tabs} | {r.Connections} | {r.RequestsPerSecond:0} | {r.RequestsPerSecondPerTab:0} | {r.P50Ms:0.000} | {r.P90Ms:0.000} | {r.P99Ms:0.000} | {r.Errors} | {r.HostCpuMicrosecondsPerRequest:0.0} | {r.ChromiumCpuMicrosecondsPerRequest:0.0} | {r.HostPssMb:0} | {r.ChromiumPssMb:0} |");
+        }
+
+        foreach (var connections in report.Rows.Select(r => r.Connections).Distinct())
+        {
+            var byTabs = report.Rows.Where(r => r.Connections == connections).OrderBy(r => r.Tabs).ToList();
+            if (byTabs.Count > 1 && byTabs[0].RequestsPerSecond > 0)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"scaling at {connections} connections: {byTabs[0].Tabs} → {byTabs[^1].Tabs} tabs = {byTabs[^1].RequestsPerSecond / byTabs[0].RequestsPerSecond:0.00}×");
+            }
+        }
+
+        return text.ToString();
+    }
+}

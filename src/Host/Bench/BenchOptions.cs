@@ -1,0 +1,29 @@
+using CommandLine;
+
+namespace LeanProxy.Host.Bench;
+
+/// <summary>Options of <c>leanproxy bench</c>.</summary>
+[Verb("bench", HelpText = "Measure an app's throughput per tab: requests/s, latency, CPU and memory, for each tab count.")]
+public sealed class BenchOptions
+{
+    [Value(0, MetaName = "APP", Required = true, HelpText = "Entry module file, or a folder whose index.js/index.mjs is the entry.")]
+    public string App { get; set; } = string.Empty;
+
+    [Option("tabs", HelpText = "Tab counts to measure, comma-separated (default 1,2).")]
+    public string? Tabs { get; set; }
+
+    [Option("connections", HelpText = "Connection counts to measure, comma-separated (default 1,64).")]
+    public string? Connections { get; set; }
+
+    [Option("duration", HelpText = "How long each measurement runs, e.g. 10s or 500ms (default 10s).")]
+    public string? Duration { get; set; }
+
+    [Option("path", HelpText = "The request path (default /).")]
+    public string? Path { get; set; }
+
+    [Option("chrome", HelpText = "Chromium binary (default: $CHROME_PATH, then chromium/google-chrome on PATH).")]
+    public string? Chrome { get; set; }
+
+    [Option("json", HelpText = "Print one JSON document on stdout instead of the table.")]
+    public bool Json { get; set; }
+}

@@ -1,0 +1,24 @@
+namespace LeanProxy.Host.Bench;
+
+/// <summary>One measurement: a tab count and a connection count.</summary>
+public sealed record BenchRow(
+    int Tabs,
+    int Connections,
+    long Requests,
+    long Errors,
+    double RequestsPerSecond,
+    double RequestsPerSecondPerTab,
+    double P50Ms,
+    double P90Ms,
+    double P99Ms,
+    double HostCpuMicrosecondsPerRequest,
+    double ChromiumCpuMicrosecondsPerRequest,
+    double HostPssMb,
+    double ChromiumPssMb);
+
+/// <summary>The whole run, as <c>--json</c> prints it.</summary>
+public sealed record BenchReport(string App, string Path, double DurationSeconds, IReadOnlyList<BenchRow> Rows);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(BenchReport))]
+internal sealed partial class BenchJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,0 +1,28 @@
+using System.Text.Json;
+
+namespace LeanProxy.Integration.Tests;
+
+/// <summary><c>leanproxy bench</c> through the real binary and a real Chromium.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class BenchCommandTests
+{
+    [Test]
+    [CancelAfter(90_000)]
+    public async Task BenchPrintsARowPerTabAndConnectionCountAsJson(CancellationToken cancellationToken)
+    {
+        await using var host = LeanProxyProcess.Start("bench", LeanProxyProcess.ExamplePath("hello"), "--tabs", "1", "--connections", "1,4", "--duration", "1s", "--json");
+        Assert.That(await host.WaitForExitAsync(cancellationToken), Is.Zero, host.Stderr);
+        using var report = JsonDocument.Parse(host.Stdout);
+        var rows = report.RootElement.GetProperty("rows").EnumerateArray().ToList();
+        Assert.That(rows.Select(r => r.GetProperty("connections").GetInt32()), Is.EqualTo(new[] { 1, 4 }));
+        foreach (var row in rows)
+        {
+            Assert.That(row.GetProperty("tabs").GetInt32(), Is.EqualTo(1));
+            Assert.That(row.GetProperty("requestsPerSecond").GetDouble(), Is.GreaterThan(0));
+            Assert.That(row.GetProperty("errors").GetInt64(), Is.Zero);
+            Assert.That(row.GetProperty("p99Ms").GetDouble(), Is.GreaterThanOrEqualTo(row.GetProperty("p50Ms").GetDouble()));
+            Assert.That(row.GetProperty("chromiumPssMb").GetDouble(), Is.GreaterThan(0));
+        }
+    }
+}
