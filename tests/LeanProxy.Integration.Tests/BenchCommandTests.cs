@@ -7,11 +7,13 @@ namespace LeanProxy.Integration.Tests;
 [NonParallelizable]
 public sealed class BenchCommandTests
 {
-    [Test]
+    [TestCase("hello", "http")]
+    [TestCase("tcp-echo", "tcp")]
+    [TestCase("udp-echo", "udp")]
     [CancelAfter(90_000)]
-    public async Task BenchPrintsARowPerTabAndConnectionCountAsJson(CancellationToken cancellationToken)
+    public async Task BenchPrintsARowPerTabAndConnectionCountAsJson(string example, string protocol, CancellationToken cancellationToken)
     {
-        await using var host = LeanProxyProcess.Start("bench", LeanProxyProcess.ExamplePath("hello"), "--tabs", "1", "--connections", "1,4", "--duration", "1s", "--json");
+        await using var host = LeanProxyProcess.Start("bench", LeanProxyProcess.ExamplePath(example), "--protocol", protocol, "--tabs", "1", "--connections", "1,4", "--duration", "1s", "--json");
         Assert.That(await host.WaitForExitAsync(cancellationToken), Is.Zero, host.Stderr);
         using var report = JsonDocument.Parse(host.Stdout);
         var rows = report.RootElement.GetProperty("rows").EnumerateArray().ToList();

@@ -62,6 +62,18 @@ public static class BenchCommand
         var connections = ParseList("--connections", options.Connections, [1, 64]);
         var duration = ParseDuration(options.Duration);
         var path = options.Path ?? "/";
+        var protocol = (options.Protocol ?? "http").ToLowerInvariant() switch
+        {
+            "http" => BenchProtocol.Http,
+            "tcp" => BenchProtocol.Tcp,
+            "udp" => BenchProtocol.Udp,
+            _ => throw new UsageException($"--protocol {options.Protocol}: expected http, tcp or udp."),
+        };
+        var message = options.Message ?? "ping\n";
+        if (message.Length == 0 && protocol == BenchProtocol.Tcp)
+        {
+            throw new UsageException("--message: a TCP exchange needs at least one byte.");
+        }
         if (!path.StartsWith('/'))
         {
             throw new UsageException($"--path {path}: must start with '/'.");
@@ -80,21 +92,37 @@ public static class BenchCommand
         var rows = new List<BenchRow>();
         foreach (var tabCount in tabs)
         {
-            var engineOptions = new EngineOptions { AppPath = options.App, Tabs = tabCount, ChromePath = options.Chrome, WarmSpare = false };
+            string[] exports = protocol switch { BenchProtocol.Tcp => ["connect"], BenchProtocol.Udp => ["datagram"], _ => ["fetch"] };
+            var engineOptions = new EngineOptions { AppPath = options.App, Tabs = tabCount, ChromePath = options.Chrome, WarmSpare = false, RequiredExports = exports };
             await using var engine = await ProxyEngine.StartAsync(engineOptions, loggerFactory).ConfigureAwait(false);
-            await using var listener = SocketListener.Bind(new IPEndPoint(IPAddress.Loopback, 0), new HttpDriver(engine, new HttpListenerOptions()), 100_000);
-            listener.Start();
-            var generator = new LoadGenerator(listener.EndPoint, path);
-            await generator.RunAsync(Math.Min(16, connections.Max()), TimeSpan.FromSeconds(1), CancellationToken.None).ConfigureAwait(false); // warm-up
+            var loopback = new IPEndPoint(IPAddress.Loopback, 0);
+            await using var listener = protocol == BenchProtocol.Tcp
+                ? SocketListener.Bind(loopback, new LeanProxy.Listener.Tcp.TcpDriver(engine), 100_000)
+                : SocketListener.Bind(loopback, new HttpDriver(engine, new HttpListenerOptions()), 100_000);
+            await using var datagrams = protocol == BenchProtocol.Udp ? LeanProxy.Listener.Udp.UdpListener.Bind(loopback, new LeanProxy.Listener.Udp.UdpDriver(engine), ServeCommand.UdpMaxInFlight) : null;
+            IPEndPoint endPoint;
+            if (datagrams is not null)
+            {
+                datagrams.Start();
+                endPoint = datagrams.EndPoint;
+            }
+            else
+            {
+                listener.Start();
+                endPoint = listener.EndPoint;
+            }
+
+            var warmUp = new LoadGenerator(endPoint, path, protocol, message);
+            await warmUp.RunAsync(Math.Min(16, connections.Max()), TimeSpan.FromSeconds(1), CancellationToken.None).ConfigureAwait(false);
 
             foreach (var connectionCount in connections)
             {
-                rows.Add(await MeasureAsync(engine, listener.EndPoint, path, tabCount, connectionCount, duration, stderr).ConfigureAwait(false));
+                rows.Add(await MeasureAsync(engine, new LoadGenerator(endPoint, path, protocol, message), tabCount, connectionCount, duration, stderr).ConfigureAwait(false));
             }
         }
 
         await stderr.WriteLineAsync().ConfigureAwait(false);
-        var report = new BenchReport(options.App, path, duration.TotalSeconds, rows);
+        var report = new BenchReport(options.App, protocol == BenchProtocol.Http ? path : protocol.ToString().ToLowerInvariant(), duration.TotalSeconds, rows);
         if (options.Json)
         {
             await stdout.WriteLineAsync(JsonSerializer.Serialize(report, BenchJsonContext.Default.BenchReport)).ConfigureAwait(false);
@@ -113,9 +141,8 @@ public static class BenchCommand
         return failed.Count == 0 ? 0 : 1;
     }
 
-    private static async Task<BenchRow> MeasureAsync(ProxyEngine engine, IPEndPoint endPoint, string path, int tabs, int connections, TimeSpan duration, TextWriter stderr)
+    private static async Task<BenchRow> MeasureAsync(ProxyEngine engine, LoadGenerator generator, int tabs, int connections, TimeSpan duration, TextWriter stderr)
     {
-        var generator = new LoadGenerator(endPoint, path);
         var browserPid = engine.Browser.ProcessId;
         var chromiumBefore = browserPid is { } before ? ProcessStats.Tree(before).Sum(ProcessStats.CpuSeconds) : 0;
         var hostBefore = ProcessStats.CpuSeconds(Environment.ProcessId);
@@ -155,7 +182,7 @@ public static class BenchCommand
     internal static string FormatTable(BenchReport report)
     {
         var text = new System.Text.StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"leanproxy bench {report.App} (GET {report.Path}, {report.DurationSeconds:0.#} s per row; host CPU includes the load generator)");
+        text.AppendLine(CultureInfo.InvariantCulture, $"leanproxy bench {report.App} ({(report.Path.StartsWith('/') ? "GET " + report.Path : report.Path + " request-reply")}, {report.DurationSeconds:0.#} s per row; host CPU includes the load generator)");
         text.AppendLine("| tabs | conns | req/s | req/s per tab | p50 ms | p90 ms | p99 ms | errors | CPU µs/req host | CPU µs/req Chromium | PSS MB host | PSS MB Chromium |");
         text.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in report.Rows)

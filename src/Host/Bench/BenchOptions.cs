@@ -24,6 +24,12 @@ public sealed class BenchOptions
     [Option("chrome", HelpText = "Chromium binary (default: $CHROME_PATH, then chromium/google-chrome on PATH).")]
     public string? Chrome { get; set; }
 
+    [Option("protocol", HelpText = "http (GET --path), tcp (connect: send --message, read as many bytes back) or udp (datagram: send --message, await the reply). Default http.")]
+    public string? Protocol { get; set; }
+
+    [Option("message", HelpText = "The request-reply message for tcp and udp (default \"ping\\n\").")]
+    public string? Message { get; set; }
+
     [Option("json", HelpText = "Print one JSON document on stdout instead of the table.")]
     public bool Json { get; set; }
 }

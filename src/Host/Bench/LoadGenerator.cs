@@ -9,9 +9,11 @@ namespace LeanProxy.Host.Bench;
 /// A small closed-loop HTTP/1.1 load generator: N keep-alive connections, each sending the next GET as soon as the
 /// previous response (Content-Length or chunked) is read. Records every latency; counts non-2xx and socket errors.
 /// </summary>
-public sealed class LoadGenerator(IPEndPoint target, string path)
+public sealed class LoadGenerator(IPEndPoint target, string path, BenchProtocol protocol = BenchProtocol.Http, string message = "ping\n")
 {
-    private readonly byte[] _request = Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {target}\r\nUser-Agent: leanproxy-bench\r\n\r\n");
+    private readonly byte[] _request = protocol == BenchProtocol.Http
+        ? Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {target}\r\nUser-Agent: leanproxy-bench\r\n\r\n")
+        : Encoding.UTF8.GetBytes(message);
 
     public long Completed;
 
@@ -26,7 +28,56 @@ public sealed class LoadGenerator(IPEndPoint target, string path)
         return latencies.SelectMany(l => l).ToList();
     }
 
-    private async Task<List<double>> RunConnectionAsync(CancellationToken stop)
+    private Task<List<double>> RunConnectionAsync(CancellationToken stop) => protocol switch
+    {
+        BenchProtocol.Udp => RunDatagramsAsync(stop),
+        BenchProtocol.Tcp => RunStreamAsync(static async (socket, buffer, expected, token) =>
+        {
+            // A request-reply exchange: the echo answers with as many bytes as were sent.
+            var received = 0;
+            while (received < expected)
+            {
+                received += await ReceiveAsync(socket, buffer, 0, token, expected - received).ConfigureAwait(false);
+            }
+
+            return 200;
+        }, stop),
+        _ => RunStreamAsync(static (socket, buffer, _, token) => ReadResponseAsync(socket, buffer, token), stop),
+    };
+
+    private async Task<List<double>> RunDatagramsAsync(CancellationToken stop)
+    {
+        var latencies = new List<double>(4096);
+        var buffer = new byte[65536];
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Connect(target);
+        while (!stop.IsCancellationRequested)
+        {
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                await socket.SendAsync(_request, SocketFlags.None, stop).ConfigureAwait(false);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
+                timeout.CancelAfter(TimeSpan.FromSeconds(1));
+                await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+                latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                Interlocked.Increment(ref Completed);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException)
+            {
+                // No reply within a second (dropped under overload) or an ICMP error: a failed exchange.
+                Interlocked.Increment(ref Errors);
+            }
+        }
+
+        return latencies;
+    }
+
+    private async Task<List<double>> RunStreamAsync(Func<Socket, byte[], int, CancellationToken, Task<int>> readReply, CancellationToken stop)
     {
         var latencies = new List<double>(4096);
         var buffer = new byte[64 * 1024];
@@ -40,7 +91,7 @@ public sealed class LoadGenerator(IPEndPoint target, string path)
                 {
                     var started = Stopwatch.GetTimestamp();
                     await socket.SendAsync(_request, SocketFlags.None, stop).ConfigureAwait(false);
-                    var status = await ReadResponseAsync(socket, buffer, stop).ConfigureAwait(false);
+                    var status = await readReply(socket, buffer, _request.Length, stop).ConfigureAwait(false);
                     latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                     Interlocked.Increment(ref Completed);
                     if (status is < 200 or > 299)
@@ -62,7 +113,7 @@ public sealed class LoadGenerator(IPEndPoint target, string path)
         return latencies;
     }
 
-    /// <summary>Reads one whole response and returns its status code.</summary>
+    /// <summary>Reads one whole HTTP response and returns its status code.</summary>
     internal static async Task<int> ReadResponseAsync(Socket socket, byte[] buffer, CancellationToken cancellationToken)
     {
         var filled = 0;
@@ -125,4 +176,12 @@ public sealed class LoadGenerator(IPEndPoint target, string path)
         var rank = (int)Math.Ceiling(p / 100 * sorted.Count) - 1;
         return sorted[Math.Clamp(rank, 0, sorted.Count - 1)];
     }
+}
+
+/// <summary>What <c>leanproxy bench</c> drives.</summary>
+public enum BenchProtocol
+{
+    Http,
+    Tcp,
+    Udp,
 }
