@@ -12,7 +12,6 @@ namespace LeanProxy.Listener;
 public sealed class ProxyRequest
 {
     private byte[] _head = new byte[1024];
-    private int _headLength;
     private HeaderField[] _fields = new HeaderField[16];
 
     internal ProxyRequest()
@@ -116,14 +115,11 @@ public sealed class ProxyRequest
             _head = new byte[Math.Max(length, _head.Length * 2)];
         }
 
-        _headLength = length;
         HeaderCount = 0;
         HostIndex = -1;
         Body = default;
         return _head.AsSpan(0, length);
     }
-
-    internal ReadOnlySpan<byte> RawHead => _head.AsSpan(0, _headLength);
 
     internal void AddHeader(Slice name, Slice value)
     {

@@ -174,46 +174,8 @@ internal sealed class LeanProxyProcess : IAsyncDisposable
 /// <summary>Reads the process tree from /proc.</summary>
 internal static class ProcessTree
 {
-    public static IReadOnlyList<int> Descendants(int root)
-    {
-        var parents = new Dictionary<int, int>();
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(directory), out var pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
-                var close = stat.LastIndexOf(')');
-                var fields = stat[(close + 2)..].Split(' ');
-                parents[pid] = int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture);
-            }
-            catch (IOException)
-            {
-                // The process exited while we looked.
-            }
-        }
-
-        var result = new List<int>();
-        var frontier = new Queue<int>([root]);
-        while (frontier.Count > 0)
-        {
-            var current = frontier.Dequeue();
-            foreach (var (pid, parent) in parents)
-            {
-                if (parent == current)
-                {
-                    result.Add(pid);
-                    frontier.Enqueue(pid);
-                }
-            }
-        }
-
-        return result;
-    }
+    /// <summary>Every process below <paramref name="root"/> (the same /proc walk that <c>leanproxy bench</c> uses).</summary>
+    public static IReadOnlyList<int> Descendants(int root) => LeanProxy.Host.Bench.ProcessStats.Tree(root).Skip(1).ToList();
 
     public static bool IsAlive(int pid)
     {

@@ -214,7 +214,7 @@ public static class HttpParser
             var colon = line.IndexOf((byte)':');
             if (colon <= 0)
             {
-                BadHttpRequestException.Throw(colon == 0 ? RequestRejectionReason.InvalidHeaderName : RequestRejectionReason.InvalidHeaderName, "no field name or no colon");
+                BadHttpRequestException.Throw(RequestRejectionReason.InvalidHeaderName, "no field name or no colon");
             }
 
             var name = line[..colon];
