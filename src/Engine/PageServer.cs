@@ -33,8 +33,9 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
         _bootPage = Encoding.UTF8.GetBytes(BootPage);
         var config = "{\"env\":" + JsonSerializer.Serialize(new Dictionary<string, string>(variables), EngineJsonContext.Default.DictionaryStringString) + "}";
         _bootModule = Encoding.UTF8.GetBytes(
-            $"import * as app from {JsonSerializer.Serialize(app.EntryUrlPath, EngineJsonContext.Default.String)};\n" +
+            // The runtime first: it installs Request, Response and fetch before the app's modules are evaluated.
             $"import {{ start }} from \"{Prefix}runtime.js\";\n" +
+            $"import * as app from {JsonSerializer.Serialize(app.EntryUrlPath, EngineJsonContext.Default.String)};\n" +
             $"start(app, {config});\n");
     }
 
