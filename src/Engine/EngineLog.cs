@@ -58,6 +58,9 @@ internal static partial class EngineLog
     [LoggerMessage(218, LogLevel.Error, "App {App}: tab {Tab} still does not answer after its script was terminated; replacing it")]
     public static partial void Unresponsive(ILogger logger, string app, int tab);
 
+    [LoggerMessage(238, LogLevel.Information, "App {App}: tab {Tab} sends {Count} request(s) again that shared a batch whose script was stopped")]
+    public static partial void Resending(ILogger logger, string app, int tab, int count);
+
     [LoggerMessage(215, LogLevel.Warning, "App {App}: a response for unknown request {RequestId} (already answered)")]
     public static partial void UnknownResponse(ILogger logger, string app, int requestId);
 }

@@ -349,13 +349,19 @@ internal sealed partial class TabWorker
             {
                 // The call itself died (e.g. Runtime.terminateExecution stopped a spinning handler): whatever of this
                 // batch is still unanswered and within its deadline goes again; its connections end.
-                Requeue(batch, result.Exception);
+                Requeue(batch);
                 AbortConnectionsIn(batch);
             }
         }
         catch (CdpClosedException)
         {
             // The tab or the browser went away: OnEnded answers or retries everything in flight.
+        }
+        catch (CdpException) when (Volatile.Read(ref _terminatedAt) != 0)
+        {
+            // Runtime.terminateExecution stopped the call ("Internal error"): as above, the rest of the batch goes again.
+            Requeue(batch);
+            AbortConnectionsIn(batch);
         }
         catch (Exception ex) when (ex is CdpException or JsonException or FormatException or InvalidOperationException)
         {
@@ -379,8 +385,9 @@ internal sealed partial class TabWorker
         }
     }
 
-    private void Requeue(List<TabItem> batch, string exception)
+    private void Requeue(List<TabItem> batch)
     {
+        var count = 0;
         foreach (var item in batch)
         {
             if (item is PendingCall && TryTakeInPage(item.Id, out var request) && !request.IsCompleted)
@@ -391,12 +398,16 @@ internal sealed partial class TabWorker
                     continue;
                 }
 
+                count++;
                 Interlocked.Increment(ref _queued);
                 _queue.Enqueue(request);
             }
         }
 
-        _ = exception;
+        if (count > 0)
+        {
+            EngineLog.Resending(_logger, _pool.App.Name, Index, count);
+        }
     }
 
     private void Complete(List<ResponseItem> items)

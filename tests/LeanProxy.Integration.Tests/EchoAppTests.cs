@@ -234,6 +234,109 @@ public sealed class EchoAppTests
         Assert.That(await response.Content.ReadAsByteArrayAsync(cancellationToken), Is.Empty);
     }
 
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task TheRequestAndResponsesBehaveLikeBlinksOwn(CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/facts") { Content = new StringContent("payload") };
+        request.Headers.Add("X-Fact", "f");
+        request.Headers.Add("Cookie", "c=1");
+        using var response = await _client.SendAsync(request, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), text);
+        using var json = JsonDocument.Parse(text);
+        var facts = json.RootElement;
+
+        var expected = new Dictionary<string, string>
+        {
+            ["requestIsRequest"] = "true",
+            ["requestTag"] = "\"[object Request]\"",
+            ["requestConstructor"] = "\"Request\"",
+            ["signalIsAbortSignal"] = "true",
+            ["requestCache"] = "\"default\"",
+            ["requestMode"] = "\"cors\"",
+            ["cloneText"] = "\"payload\"",
+            ["bodyUsedBefore"] = "false",
+            ["text"] = "\"payload\"",
+            ["bodyUsedAfter"] = "true",
+            ["secondRead"] = "\"TypeError\"",
+            ["cloneAfterRead"] = "\"TypeError\"",
+            ["rebuiltIsRequest"] = "true",
+            ["rebuiltText"] = "\"again\"",
+            ["rebuiltKeepsCustomHeader"] = "\"f\"",
+            ["requestFromRequest"] = "\"1\"",
+            ["cookieSeen"] = "\"c=1\"",
+            ["responseIsResponse"] = "true",
+            ["responseTag"] = "\"[object Response]\"",
+            ["responseContentType"] = "\"text/plain;charset=UTF-8\"",
+            ["responseOk"] = "true",
+            ["responseType"] = "\"default\"",
+            ["responseBodyIsStream"] = "true",
+            ["responseBodyViaStream"] = "\"plain\"",
+            ["responseBodyUsed"] = "true",
+            ["responseCloneText"] = "\"twice\"",
+            ["responseText"] = "\"twice\"",
+            ["responseSecondRead"] = "\"TypeError\"",
+            ["bytes"] = "[1,2,255]",
+            ["blobType"] = "\"text/x-b\"",
+            ["json"] = "{\"a\":[1]}",
+            ["jsonContentType"] = "\"application/json\"",
+            ["jsonUnserializable"] = "\"TypeError\"",
+            ["badStatus"] = "\"RangeError\"",
+            ["bodyWithNullBodyStatus"] = "\"TypeError\"",
+            ["badStatusText"] = "\"TypeError\"",
+            ["redirectStatus"] = "302",
+            ["redirectIsResponse"] = "true",
+            ["errorType"] = "\"error\"",
+            ["subclass"] = "true",
+            ["cookies"] = "[\"a=1\",\"b=2\"]",
+            ["cached"] = "\"cached\"",
+        };
+        Assert.Multiple(() =>
+        {
+            foreach (var (name, value) in expected)
+            {
+                Assert.That(facts.TryGetProperty(name, out var actual) ? actual.GetRawText() : "(missing)", Is.EqualTo(value), name);
+            }
+        });
+    }
+
+    // The URL a handler sees is what a browser's URL parser makes of the client's Host and target.
+    [TestCase("127.0.0.1:{port}", "/url/plain?a=1&b=%20c", "http://127.0.0.1:{port}/url/plain?a=1&b=%20c")]
+    [TestCase("127.0.0.1:{port}", "/url/a/../b/./c", "http://127.0.0.1:{port}/url/b/c")]
+    [TestCase("127.0.0.1:{port}", "/url/a/%2e%2E/b", "http://127.0.0.1:{port}/url/b")]
+    [TestCase("127.0.0.1:{port}", "/url/q?x='y'&z=<w>", "http://127.0.0.1:{port}/url/q?x=%27y%27&z=%3Cw%3E")]
+    [TestCase("LocalHost:{port}", "/url/host", "http://localhost:{port}/url/host")]
+    [TestCase("example.com:80", "/url/default-port", "http://example.com/url/default-port")]
+    [TestCase("example.com:8080", "/url/caf%C3%A9", "http://example.com:8080/url/caf%C3%A9")]
+    [CancelAfter(30_000)]
+    public async Task TheUrlIsNormalisedLikeABrowsers(string host, string target, string expected, CancellationToken cancellationToken)
+    {
+        var port = _host.BaseUri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(_host.BaseUri.Host, _host.BaseUri.Port, cancellationToken);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"GET {target} HTTP/1.1\r\nHost: {host.Replace("{port}", port, StringComparison.Ordinal)}\r\nConnection: close\r\n\r\n"), cancellationToken);
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        var answer = await reader.ReadToEndAsync(cancellationToken);
+
+        Assert.That(answer, Does.StartWith("HTTP/1.1 200 "));
+        Assert.That(answer[(answer.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..], Is.EqualTo(expected.Replace("{port}", port, StringComparison.Ordinal)));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task UncaughtErrorsAndUnhandledRejectionsInThePageAreLogged(CancellationToken cancellationToken)
+    {
+        Assert.That(await _client.GetStringAsync("/unhandled", cancellationToken), Is.EqualTo("left behind"));
+        await WaitForAsync(
+            () => _host.Stderr.Contains("a rejection nobody handles", StringComparison.Ordinal) && _host.Stderr.Contains("thrown in a timer", StringComparison.Ordinal),
+            cancellationToken);
+        var lines = _host.Stderr.Split('\n');
+        Assert.That(lines.Single(l => l.Contains("a rejection nobody handles", StringComparison.Ordinal)), Does.Match(@"\[echo tab \d+\] uncaught: "));
+        Assert.That(lines.Single(l => l.Contains("thrown in a timer", StringComparison.Ordinal)), Does.Match(@"\[echo tab \d+\] uncaught: "));
+    }
+
     private static async Task WaitForAsync(Func<bool> condition, CancellationToken cancellationToken)
     {
         while (!condition())

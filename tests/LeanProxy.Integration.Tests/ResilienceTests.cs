@@ -33,6 +33,81 @@ public sealed class ResilienceTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task RequestsThatSharedTheStoppedBatchAreSentAgain(CancellationToken cancellationToken)
+    {
+        await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("echo"), cancellationToken, "--timeout", "3", "--tabs", "1");
+        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 16 };
+        using var client = new HttpClient(handler) { BaseAddress = host.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
+        Assert.That(await client.GetStringAsync("/describe", cancellationToken), Is.EqualTo("GET /describe"));
+
+        // Two busy calls fill the tab's calls in flight (the first holds the page for 1.1 s), so the spin and the
+        // requests that arrive well after it queue in the host and leave together in one batch when the first call
+        // returns. The spin runs first and the others never start; the spin's deadline passes first, and when its
+        // script is stopped the others still have time to be answered.
+        var busy = new[] { client.GetStringAsync("/busy?ms=1100", cancellationToken) }.ToList();
+        await Task.Delay(50, cancellationToken);
+        busy.Add(client.GetStringAsync("/busy?ms=100", cancellationToken));
+        await Task.Delay(50, cancellationToken);
+        var spin = client.GetAsync("/spin", cancellationToken);
+        await Task.Delay(800, cancellationToken);
+        var innocent = Enumerable.Range(0, 5).Select(_ => client.GetStringAsync("/describe", cancellationToken)).ToList();
+
+        Assert.That(await Task.WhenAll(busy), Is.All.EqualTo("busy"));
+        using var spun = await spin;
+        Assert.That((int)spun.StatusCode, Is.EqualTo(504));
+        Assert.That(await Task.WhenAll(innocent), Is.All.EqualTo("GET /describe"));
+        Assert.That(host.Stderr, Does.Match(@"tab 0 sends [1-5] request\(s\) again"));
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task ATabThatNoLongerAnswersIsReplaced(CancellationToken cancellationToken)
+    {
+        // A server that accepts and never answers: the handler's synchronous XMLHttpRequest to it blocks the page's
+        // thread outside JavaScript, where Runtime.terminateExecution cannot reach.
+        using var silent = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var accepted = new System.Collections.Concurrent.ConcurrentBag<System.Net.Sockets.Socket>();
+        var accepting = Task.Run(async () =>
+        {
+            while (true)
+            {
+                accepted.Add(await silent.AcceptSocketAsync(cancellationToken));
+            }
+        }, cancellationToken);
+        var port = ((IPEndPoint)silent.LocalEndpoint).Port;
+
+        await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("echo"), cancellationToken, "--timeout", "1", "--tabs", "1");
+        using var client = new HttpClient { BaseAddress = host.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
+        Assert.That(await client.GetStringAsync("/describe", cancellationToken), Is.EqualTo("GET /describe"));
+
+        using var hung = await client.GetAsync($"/hang?port={port}", cancellationToken);
+        Assert.That((int)hung.StatusCode, Is.EqualTo(504));
+        while (!host.Stderr.Contains("still does not answer after its script was terminated; replacing it", StringComparison.Ordinal))
+        {
+            await Task.Delay(50, cancellationToken);
+        }
+
+        Assert.That(await client.GetStringAsync("/describe", cancellationToken), Is.EqualTo("GET /describe"), "a new tab serves the app");
+
+        silent.Stop();
+        foreach (var socket in accepted)
+        {
+            socket.Dispose();
+        }
+
+        try
+        {
+            await accepting;
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            // The listener was stopped: the accept loop ends.
+        }
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task WhenTheRendererIsKilledIdempotentRequestsAreRetriedAndOthersGet502(CancellationToken cancellationToken)
     {
         await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("echo"), cancellationToken);

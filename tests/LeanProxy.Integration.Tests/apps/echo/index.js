@@ -8,10 +8,91 @@ function released(id) {
 }
 let spins = 0;
 
+// What a handler can observe of the Request it gets and the Responses it makes: compared by the test with what
+// Blink's own objects give.
+async function facts(request) {
+  const out = {};
+  const rejects = async (f) => { try { await f(); return "resolved"; } catch (e) { return e.constructor.name; } };
+  const throws = (f) => { try { f(); return "returned"; } catch (e) { return e.constructor.name; } };
+
+  out.requestIsRequest = request instanceof Request;
+  out.requestTag = Object.prototype.toString.call(request);
+  out.requestConstructor = request.constructor.name;
+  out.signalIsAbortSignal = request.signal instanceof AbortSignal;
+  out.requestCache = request.cache;
+  out.requestMode = request.mode;
+  const copy = request.clone();
+  out.cloneText = await copy.text();
+  out.bodyUsedBefore = request.bodyUsed;
+  out.text = await request.text();
+  out.bodyUsedAfter = request.bodyUsed;
+  out.secondRead = await rejects(() => request.text());
+  out.cloneAfterRead = throws(() => request.clone());
+  const rebuilt = new Request(copy.url, { method: "POST", body: "again", headers: copy.headers });
+  out.rebuiltIsRequest = rebuilt instanceof Request;
+  out.rebuiltText = await rebuilt.text();
+  out.rebuiltKeepsCustomHeader = rebuilt.headers.get("x-fact");
+  const fromIncoming = new Request(new Request(request.url, { headers: { "x-a": "1" } }));
+  out.requestFromRequest = fromIncoming.headers.get("x-a");
+  out.cookieSeen = request.headers.get("cookie");
+
+  const plain = new Response("plain");
+  out.responseIsResponse = plain instanceof Response;
+  out.responseTag = Object.prototype.toString.call(plain);
+  out.responseContentType = plain.headers.get("content-type");
+  out.responseOk = plain.ok;
+  out.responseType = plain.type;
+  out.responseBodyIsStream = plain.body instanceof ReadableStream;
+  out.responseBodyViaStream = await new Response(plain.body).text();
+  out.responseBodyUsed = plain.bodyUsed;
+  const twice = new Response("twice");
+  out.responseCloneText = await twice.clone().text();
+  out.responseText = await twice.text();
+  out.responseSecondRead = await rejects(() => twice.text());
+  out.bytes = Array.from(await new Response(new Uint8Array([1, 2, 255])).bytes());
+  out.blobType = (await new Response("b", { headers: { "content-type": "text/x-b" } }).blob()).type;
+  out.json = await Response.json({ a: [1] }).json();
+  out.jsonContentType = Response.json(1).headers.get("content-type");
+  out.jsonUnserializable = throws(() => Response.json(undefined));
+  out.badStatus = throws(() => new Response("x", { status: 99 }));
+  out.bodyWithNullBodyStatus = throws(() => new Response("x", { status: 204 }));
+  out.badStatusText = throws(() => new Response("x", { statusText: "bad\n" }));
+  const redirect = Response.redirect("https://example.com/next");
+  out.redirectStatus = redirect.status;
+  out.redirectIsResponse = redirect instanceof Response;
+  out.errorType = Response.error().type;
+  out.subclass = new (class Mine extends Response {})("sub") instanceof Response;
+  out.cookies = new Response("c", { headers: [["set-cookie", "a=1"], ["set-cookie", "b=2"]] }).headers.getSetCookie();
+  const cache = await caches.open("facts");
+  await cache.put(request.url, new Response("cached"));
+  out.cached = await (await cache.match(request.url)).text();
+  return out;
+}
+
 export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
+    if (url.pathname.startsWith("/url/")) return new Response(request.url);
     switch (url.pathname) {
+      case "/facts":
+        return Response.json(await facts(request));
+      case "/busy": {
+        // Holds the page's thread (a batch that comes after it waits in the host).
+        const until = Date.now() + Number(url.searchParams.get("ms"));
+        while (Date.now() < until) {}
+        return new Response("busy");
+      }
+      case "/hang": {
+        // A synchronous request to a server that never answers: Runtime.terminateExecution cannot stop it.
+        const xhr = new XMLHttpRequest();
+        xhr.open("GET", `http://127.0.0.1:${url.searchParams.get("port")}/`, false);
+        try { xhr.send(); } catch { /* the server went away */ }
+        return new Response("unhung");
+      }
+      case "/unhandled":
+        Promise.reject(new Error("a rejection nobody handles"));
+        setTimeout(() => { throw new Error("thrown in a timer"); }, 0);
+        return new Response("left behind");
       case "/echo": {
         const body = new Uint8Array(await request.arrayBuffer());
         return Response.json({
