@@ -381,6 +381,7 @@ internal sealed partial class TabWorker
             var remaining = Interlocked.Decrement(ref _callsInFlight);
             Volatile.Write(ref _oldestCallStart, remaining == 0 ? 0 : Environment.TickCount64);
             Volatile.Write(ref _terminatedAt, 0);
+            Volatile.Write(ref _expiredInCall, false);
             Pump();
         }
     }
@@ -590,7 +591,14 @@ internal sealed partial class TabWorker
             return;
         }
 
-        if (expired && started != 0 && now - started >= 1000 && terminated == 0)
+        if (expired)
+        {
+            // Remembered until a call returns: the request that expired is answered now, but the call may have been
+            // sent less than a second ago, and the check that then terminates the script comes on a later tick.
+            Volatile.Write(ref _expiredInCall, true);
+        }
+
+        if (Volatile.Read(ref _expiredInCall) && started != 0 && now - started >= 1000 && terminated == 0)
         {
             // A batch call has not come back for a second and a deadline passed: the page's thread is stuck in a handler.
             EngineLog.Terminating(_logger, _pool.App.Name, Index);
@@ -603,6 +611,9 @@ internal sealed partial class TabWorker
     private const long UnresponsiveAfterMs = 5000;
 
     private long _terminatedAt;
+
+    /// <summary>A request expired while calls were in the page and none has returned since.</summary>
+    private bool _expiredInCall;
 
     private void TimeOut(PendingCall call)
     {

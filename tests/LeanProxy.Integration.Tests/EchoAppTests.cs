@@ -18,7 +18,8 @@ public sealed class EchoAppTests
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         _host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("echo"), timeout.Token, "--var", "GREETING=hi there", "--var", "EMPTY=");
-        _client = new HttpClient { BaseAddress = _host.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
+        // No cookie container: a Cookie header a test sends is the one the page must see.
+        _client = new HttpClient(new SocketsHttpHandler { UseCookies = false }) { BaseAddress = _host.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
     }
 
     [OneTimeTearDown]
@@ -255,6 +256,7 @@ public sealed class EchoAppTests
             ["signalIsAbortSignal"] = "true",
             ["requestCache"] = "\"default\"",
             ["requestMode"] = "\"cors\"",
+            ["requestFromIncoming"] = "\"payload\"",
             ["cloneText"] = "\"payload\"",
             ["bodyUsedBefore"] = "false",
             ["text"] = "\"payload\"",
@@ -299,6 +301,15 @@ public sealed class EchoAppTests
                 Assert.That(facts.TryGetProperty(name, out var actual) ? actual.GetRawText() : "(missing)", Is.EqualTo(value), name);
             }
         });
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task FetchTakesTheRequestTheHandlerGot(CancellationToken cancellationToken)
+    {
+        using var content = new StringContent("the body");
+        using var response = await _client.PostAsync("/hop", content, cancellationToken);
+        Assert.That(await response.Content.ReadAsStringAsync(cancellationToken), Is.EqualTo("hopped POST the body"));
     }
 
     // The URL a handler sees is what a browser's URL parser makes of the client's Host and target.

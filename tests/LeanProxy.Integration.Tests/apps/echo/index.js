@@ -21,6 +21,7 @@ async function facts(request) {
   out.signalIsAbortSignal = request.signal instanceof AbortSignal;
   out.requestCache = request.cache;
   out.requestMode = request.mode;
+  out.requestFromIncoming = await new Request(request.clone()).text();
   const copy = request.clone();
   out.cloneText = await copy.text();
   out.bodyUsedBefore = request.bodyUsed;
@@ -74,6 +75,16 @@ export default {
     const url = new URL(request.url);
     if (url.pathname.startsWith("/url/")) return new Response(request.url);
     switch (url.pathname) {
+      case "/hop": {
+        // fetch(request) with the request the handler got: it comes back here (cross-origin from the page, so with
+        // CORS headers) carrying x-hop.
+        const cors = { "access-control-allow-origin": "*", "access-control-allow-headers": "*", "access-control-allow-methods": "*" };
+        if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: cors });
+        if (request.headers.has("x-hop")) return new Response(`hopped ${request.method} ${await request.text()}`, { headers: cors });
+        request.headers.set("x-hop", "1");
+        const answer = await fetch(request);
+        return new Response(await answer.text());
+      }
       case "/facts":
         return Response.json(await facts(request));
       case "/busy": {
