@@ -4,8 +4,10 @@ using LeanProxy.Cdp.Protocol;
 
 namespace LeanProxy.Cdp.Tests;
 
-/// <summary>The connection core against a scripted fake Chrome over the pipe transport.</summary>
-public sealed class CdpConnectionTests
+/// <summary>The connection core against a scripted fake Chrome, over the pipe transport and over a WebSocket.</summary>
+[TestFixture(FakeChrome.Pipe)]
+[TestFixture(FakeChrome.WebSocket)]
+public sealed class CdpConnectionTests(string transport)
 {
     private static string Reply(JsonElement command, string rest) =>
         "{\"id\":" + command.GetProperty("id").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture) + "," + rest + "}";
@@ -23,7 +25,7 @@ public sealed class CdpConnectionTests
     [CancelAfter(10_000)]
     public async Task RepliesArriveOutOfOrderAndEachFindsItsCall(CancellationToken cancellationToken)
     {
-        await using var chrome = new FakeChrome();
+        await using var chrome = new FakeChrome(transport);
         chrome.Connection.Start();
         var first = EvaluateAsync(chrome.Connection, "1", null, cancellationToken);
         var second = EvaluateAsync(chrome.Connection, "2", null, cancellationToken);
@@ -44,7 +46,7 @@ public sealed class CdpConnectionTests
     [CancelAfter(10_000)]
     public async Task AnErrorReplyBecomesACdpExceptionWithMethodCodeAndMessage(CancellationToken cancellationToken)
     {
-        await using var chrome = new FakeChrome();
+        await using var chrome = new FakeChrome(transport);
         chrome.Connection.Start();
         var call = EvaluateAsync(chrome.Connection, "x", "S1", cancellationToken);
         var command = await chrome.NextCommandAsync(cancellationToken);
@@ -60,7 +62,7 @@ public sealed class CdpConnectionTests
     [CancelAfter(10_000)]
     public async Task UnknownIdsAndEventsForUnknownSessionsAreIgnored(CancellationToken cancellationToken)
     {
-        await using var chrome = new FakeChrome();
+        await using var chrome = new FakeChrome(transport);
         var seen = new List<string?>();
         chrome.Connection.Subscribe("Runtime.bindingCalled", "S1", (json, session) => { lock (seen) { seen.Add(session + ":" + Encoding.UTF8.GetString(json)); } });
         chrome.Connection.Start();
@@ -82,7 +84,7 @@ public sealed class CdpConnectionTests
     [CancelAfter(10_000)]
     public async Task CloseFaultsEveryPendingCallWithTheReason(CancellationToken cancellationToken)
     {
-        await using var chrome = new FakeChrome();
+        await using var chrome = new FakeChrome(transport);
         chrome.Connection.Start();
         var calls = Enumerable.Range(0, 3).Select(i => EvaluateAsync(chrome.Connection, i.ToString(System.Globalization.CultureInfo.InvariantCulture), null, cancellationToken)).ToArray();
         chrome.Connection.Close(CdpCloseReason.Closed, null);
@@ -102,7 +104,7 @@ public sealed class CdpConnectionTests
     [CancelAfter(10_000)]
     public async Task TheBrowserGoingAwayFaultsPendingCallsAsBrowserGone(CancellationToken cancellationToken)
     {
-        await using var chrome = new FakeChrome();
+        await using var chrome = new FakeChrome(transport);
         chrome.Connection.Start();
         var call = EvaluateAsync(chrome.Connection, "1", null, cancellationToken);
         await chrome.NextCommandAsync(cancellationToken);
@@ -115,7 +117,7 @@ public sealed class CdpConnectionTests
     [CancelAfter(10_000)]
     public async Task CancellationRemovesThePendingEntry(CancellationToken cancellationToken)
     {
-        await using var chrome = new FakeChrome();
+        await using var chrome = new FakeChrome(transport);
         chrome.Connection.Start();
         using var cancel = new CancellationTokenSource();
         var call = EvaluateAsync(chrome.Connection, "1", null, cancel.Token);
@@ -137,7 +139,7 @@ public sealed class CdpConnectionTests
     [CancelAfter(20_000)]
     public async Task FramesSplitAcrossReadsAtEveryByteAreReassembled(CancellationToken cancellationToken)
     {
-        await using var chrome = new FakeChrome();
+        await using var chrome = new FakeChrome(transport);
         var payloads = new List<string>();
         chrome.Connection.Subscribe("Test.event", null, (json, _) => { lock (payloads) { payloads.Add(Encoding.UTF8.GetString(json)); } });
         chrome.Connection.Start();
@@ -175,7 +177,7 @@ public sealed class CdpConnectionTests
     [CancelAfter(30_000)]
     public async Task A32MiBMessageRoundTrips(CancellationToken cancellationToken)
     {
-        await using var chrome = new FakeChrome();
+        await using var chrome = new FakeChrome(transport);
         chrome.Connection.Start();
         var big = new string('a', 32 * 1024 * 1024);
         var call = chrome.Connection.SendAsync(
@@ -202,7 +204,7 @@ public sealed class CdpConnectionTests
     [CancelAfter(10_000)]
     public async Task ACrashedTargetFailsItsPendingCallsAtOnceAndEndsItsSession(CancellationToken cancellationToken)
     {
-        await using var chrome = new FakeChrome();
+        await using var chrome = new FakeChrome(transport);
         chrome.Connection.Start();
         var attach = chrome.Connection.AttachAsync("T1", cancellationToken);
         var attachCommand = await chrome.NextCommandAsync(cancellationToken);
@@ -225,7 +227,7 @@ public sealed class CdpConnectionTests
     [CancelAfter(10_000)]
     public async Task TargetCrashedAndDetachedEventsEndTheSession(CancellationToken cancellationToken)
     {
-        await using var chrome = new FakeChrome();
+        await using var chrome = new FakeChrome(transport);
         chrome.Connection.Start();
         async Task<CdpSession> AttachAsync(string target, string session)
         {
