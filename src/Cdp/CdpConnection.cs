@@ -27,7 +27,7 @@ public sealed partial class CdpConnection : IAsyncDisposable
 
     private readonly ICdpTransport _transport;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<int, PendingCall> _pending = new();
+    private readonly PendingTable _pending = new();
     private readonly TaskCompletionSource<CdpCloseReason> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _receiveCancellation = new();
     private int _nextId;
@@ -74,7 +74,8 @@ public sealed partial class CdpConnection : IAsyncDisposable
     }
 
     /// <summary>Sends a command whose params are written by <paramref name="writeParams"/> and whose result is read by <paramref name="readResult"/>.</summary>
-    public Task<TResult> SendAsync<TState, TResult>(
+    /// <remarks>The returned <see cref="ValueTask{TResult}"/> must be awaited exactly once (its call is pooled).</remarks>
+    public ValueTask<TResult> SendAsync<TState, TResult>(
         string method,
         TState state,
         CdpParamsWriter<TState>? writeParams,
@@ -85,8 +86,8 @@ public sealed partial class CdpConnection : IAsyncDisposable
         ThrowIfClosed();
         cancellationToken.ThrowIfCancellationRequested();
         var id = Interlocked.Increment(ref _nextId);
-        var pending = new PendingCall<TResult>(id, method, sessionId, readResult);
-        _pending[id] = pending;
+        var pending = PendingCall<TResult>.Rent(id, method, sessionId, readResult);
+        _pending.Add(id, pending);
         if (cancellationToken.CanBeCanceled)
         {
             pending.Registration = cancellationToken.UnsafeRegister(
@@ -151,7 +152,7 @@ public sealed partial class CdpConnection : IAsyncDisposable
         return AwaitSendAsync(send, buffer, pending);
     }
 
-    private async Task<TResult> AwaitSendAsync<TResult>(ValueTask send, PooledBufferWriter buffer, PendingCall<TResult> pending)
+    private async ValueTask<TResult> AwaitSendAsync<TResult>(ValueTask send, PooledBufferWriter buffer, PendingCall<TResult> pending)
     {
         try
         {
@@ -186,7 +187,7 @@ public sealed partial class CdpConnection : IAsyncDisposable
             static (writer, state) => WriteMembers(writer, state.parameters, state.paramsType),
             json => JsonSerializer.Deserialize(json, resultType)!,
             sessionId,
-            cancellationToken);
+            cancellationToken).AsTask();
 
     /// <summary>Sends a command with typed params, ignoring the result.</summary>
     public Task SendAsync<TParams>(
@@ -201,15 +202,15 @@ public sealed partial class CdpConnection : IAsyncDisposable
             static (writer, state) => WriteMembers(writer, state.parameters, state.paramsType),
             static _ => true,
             sessionId,
-            cancellationToken);
+            cancellationToken).AsTask();
 
     /// <summary>Sends a command without params, ignoring the result.</summary>
     public Task SendAsync(string method, string? sessionId = null, CancellationToken cancellationToken = default) =>
-        SendAsync<object?, bool>(method, null, null, static _ => true, sessionId, cancellationToken);
+        SendAsync<object?, bool>(method, null, null, static _ => true, sessionId, cancellationToken).AsTask();
 
     /// <summary>Sends a command without params with a typed result.</summary>
     public Task<TResult> SendAsync<TResult>(string method, JsonTypeInfo<TResult> resultType, string? sessionId = null, CancellationToken cancellationToken = default) =>
-        SendAsync<object?, TResult>(method, null, null, json => JsonSerializer.Deserialize(json, resultType)!, sessionId, cancellationToken);
+        SendAsync<object?, TResult>(method, null, null, json => JsonSerializer.Deserialize(json, resultType)!, sessionId, cancellationToken).AsTask();
 
     private static void WriteMembers<TParams>(Utf8JsonWriter writer, TParams parameters, JsonTypeInfo<TParams> type)
     {
@@ -243,7 +244,7 @@ public sealed partial class CdpConnection : IAsyncDisposable
 
         writer.WriteEndObject();
         writer.Flush();
-        writer.Reset(Stream.Null);
+        writer.Reset(PooledBufferWriter.Nowhere);
     }
 
     private void ThrowIfClosed()
@@ -263,12 +264,9 @@ public sealed partial class CdpConnection : IAsyncDisposable
     /// <summary>Fails every pending command of a session (its target crashed or detached: Chromium never answers them).</summary>
     public void FailSession(string sessionId, CdpCloseReason reason, string message)
     {
-        foreach (var (id, call) in _pending)
+        foreach (var call in _pending.RemoveAll(call => call.SessionId == sessionId))
         {
-            if (call.SessionId == sessionId && _pending.TryRemove(id, out _))
-            {
-                call.Fail(new CdpClosedException(reason, $"{call.Method}: {message}"));
-            }
+            call.Fail(new CdpClosedException(reason, $"{call.Method}: {message}"));
         }
     }
 
@@ -283,12 +281,9 @@ public sealed partial class CdpConnection : IAsyncDisposable
         _closeException = exception;
         CdpLog.Closed(_logger, reason);
         _closed.TrySetResult(reason);
-        foreach (var (id, call) in _pending)
+        foreach (var call in _pending.RemoveAll(null))
         {
-            if (_pending.TryRemove(id, out _))
-            {
-                call.Fail(new CdpClosedException(reason, $"{call.Method}: the CDP connection closed ({reason})", exception));
-            }
+            call.Fail(new CdpClosedException(reason, $"{call.Method}: the CDP connection closed ({reason})", exception));
         }
 
         foreach (var session in _sessions.Values)

@@ -24,6 +24,12 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>
 
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
 
+    /// <summary>
+    /// A writer that takes nothing: what a cached <see cref="System.Text.Json.Utf8JsonWriter"/> is reset to so that it
+    /// does not keep a returned buffer. (<c>Reset(Stream.Null)</c> would allocate a buffer writer on every reset.)
+    /// </summary>
+    public static IBufferWriter<byte> Nowhere { get; } = new NowhereWriter();
+
     public static PooledBufferWriter Rent() => s_cache.TryDequeue(out var writer) ? writer : new PooledBufferWriter(4096);
 
     public static void Return(PooledBufferWriter writer)
@@ -78,5 +84,14 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>
         }
 
         _buffer = next;
+    }
+
+    private sealed class NowhereWriter : IBufferWriter<byte>
+    {
+        public void Advance(int count) => throw new InvalidOperationException("This JSON writer is detached from its buffer.");
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => throw new InvalidOperationException("This JSON writer is detached from its buffer.");
+
+        public Span<byte> GetSpan(int sizeHint = 0) => throw new InvalidOperationException("This JSON writer is detached from its buffer.");
     }
 }

@@ -37,7 +37,7 @@ internal static class BatchWriter
 
         writer.WriteEndArray();
         writer.Flush();
-        writer.Reset(Stream.Null);
+        writer.Reset(PooledBufferWriter.Nowhere);
         Append(output, ")"u8);
     }
 

@@ -158,7 +158,7 @@ internal sealed partial class TabWorker
                     writer.WriteBoolean("returnByValue"u8, true);
                 },
                 static json => ReadStringResult(json),
-                cancellationToken);
+                cancellationToken).AsTask();
             var finished = await Task.WhenAny(status, _loaded.Task).ConfigureAwait(false);
             if (finished == _loaded.Task)
             {
@@ -323,7 +323,7 @@ internal sealed partial class TabWorker
         try
         {
             var expression = PooledBufferWriter.Rent();
-            Task<BatchResult> call;
+            ValueTask<BatchResult> call;
             try
             {
                 BatchWriter.Write(expression, batch);

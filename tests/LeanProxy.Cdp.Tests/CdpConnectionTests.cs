@@ -19,7 +19,7 @@ public sealed class CdpConnectionTests(string transport)
             static (writer, text) => writer.WriteString("expression", text),
             static json => Encoding.UTF8.GetString(json),
             session,
-            cancellationToken);
+            cancellationToken).AsTask();
 
     [Test]
     [CancelAfter(10_000)]

@@ -33,7 +33,7 @@ public sealed class RealChromiumTests
                 writer.WriteBoolean("awaitPromise", true);
             },
             static json => JsonDocument.Parse(json.ToArray()).RootElement.GetProperty("result").Clone(),
-            cancellationToken);
+            cancellationToken).AsTask();
 
     private static async Task ExerciseAsync(CdpConnection connection, CancellationToken cancellationToken)
     {
