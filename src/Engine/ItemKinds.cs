@@ -9,4 +9,7 @@ internal static class ItemKinds
     public const int TcpEof = 13;
     public const int TcpAbort = 14;
     public const int TcpAck = 15;
+
+    /// <summary>Bytes of a streamed response body the client's connection has taken: credit for the page's reader.</summary>
+    public const int StreamAck = 16;
 }

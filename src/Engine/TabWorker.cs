@@ -460,9 +460,9 @@ internal sealed partial class TabWorker
             {
                 if (item.Kind == ResponseItemKind.StreamStart)
                 {
-                    var channel = Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-                    _streams[item.Id] = channel.Writer;
-                    response.StreamingBody = channel.Reader;
+                    var body = new StreamedBody(this, item.Id);
+                    _streams[item.Id] = body.Writer;
+                    response.StreamingBody = body;
                 }
 
                 request.TryComplete(response);

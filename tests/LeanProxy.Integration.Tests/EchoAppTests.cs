@@ -202,6 +202,44 @@ public sealed class EchoAppTests
     }
 
     [Test]
+    [CancelAfter(60_000)]
+    public async Task AStreamedBodyIsProducedNoFasterThanTheClientReadsIt(CancellationToken cancellationToken)
+    {
+        const int total = 64 * 1024 * 1024;
+        using var response = await _client.GetAsync("/flood?mb=64", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        Assert.That(response.Headers.TransferEncodingChunked, Is.True);
+
+        // The client reads nothing yet: the handler's stream stops being pulled once the page's window, the host's
+        // pipe and the socket buffers are full. Wait until it has stopped moving.
+        var before = -1L;
+        var produced = long.Parse(await _client.GetStringAsync("/produced", cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+        while (produced != before)
+        {
+            before = produced;
+            await Task.Delay(300, cancellationToken);
+            produced = long.Parse(await _client.GetStringAsync("/produced", cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        Assert.That(produced, Is.LessThan(total / 2), "the handler was held back while the client did not read");
+
+        // Reading it all releases the rest, byte-exact.
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        var buffer = new byte[256 * 1024];
+        long length = 0;
+        var others = 0;
+        int read;
+        while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            length += read;
+            others += buffer.AsSpan(0, read).IndexOfAnyExcept((byte)'a') >= 0 ? 1 : 0;
+        }
+
+        Assert.That(length, Is.EqualTo(total));
+        Assert.That(others, Is.Zero);
+        Assert.That(await _client.GetStringAsync("/produced", cancellationToken), Is.EqualTo(total.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    [Test]
     [CancelAfter(30_000)]
     public async Task BlobFormDataAndStreamedRequestBodiesWork(CancellationToken cancellationToken)
     {

@@ -8,6 +8,7 @@
 //                  bodyEncoding 3 = streamed: the body follows in chunk items, always through the binding
 //              or: [id, 0, errorKind, message, stack]       (the handler failed: errorKind "throw" | "type")
 //   stream items:  [id, -1, data, encoding] a chunk; [id, -2] the end; [id, -3, message] the stream failed
+//   stream ack:    [id, 16, bytes] (host → page) the client's connection took that many bytes of the body: credit
 //
 // Datagrams and raw TCP connections use the same batches; item[1] is then a number (HTTP items have the method there):
 //   datagram    [id, 10, data, encoding, remoteAddress, remotePort]   encoding 1 = text (ASCII), 2 = base64
@@ -486,9 +487,11 @@ function bodyItem(head, body) {
   return isAscii(bytes) ? [...head, decoder.decode(bytes), 1] : [...head, toBase64(bytes), 2];
 }
 
-// A body that is complete within STREAM_AFTER_MS goes back whole (with Content-Length); one still coming after
-// that is streamed: the head at once, then each chunk as it is produced (Server-Sent Events and the like).
+// A body that is complete within STREAM_AFTER_MS and STREAM_AFTER_BYTES goes back whole (with Content-Length); one
+// still coming after that is streamed: the head at once, then each chunk as it is produced (Server-Sent Events and
+// the like). The byte limit matters for a producer that never yields to a macrotask: the timer cannot fire then.
 const STREAM_AFTER_MS = 10;
+const STREAM_AFTER_BYTES = 1024 * 1024;
 const SLOW = Symbol("slow");
 
 function chunkItem(id, value) {
@@ -512,6 +515,7 @@ async function readBody(head, native) {
   if (native.body === null) return bodyItem(head, null);
   const reader = native.body.getReader();
   const chunks = [];
+  let buffered = 0;
   let timer;
   const slow = new Promise((resolve) => { timer = setTimeout(resolve, STREAM_AFTER_MS, SLOW); });
   let next = reader.read();
@@ -523,22 +527,56 @@ async function readBody(head, native) {
       return bodyItem(head, chunks.length ? concat(chunks) : null);
     }
     chunks.push(result.value);
+    buffered += result.value.byteLength;
     next = reader.read();
+    if (buffered > STREAM_AFTER_BYTES) {
+      clearTimeout(timer);
+      break;
+    }
   }
   post([...head, null, 3]);
-  for (const chunk of chunks) post(chunkItem(id, chunk));
+  const flow = { unacked: 0, resume: null };
+  streams.set(id, flow);
   try {
+    for (const chunk of chunks) await sendChunk(id, flow, chunk);
     for (;;) {
       const result = await next;
       if (result.done) break;
-      post(chunkItem(id, result.value));
+      await sendChunk(id, flow, result.value);
       next = reader.read();
     }
     post([id, -2]);
   } catch (e) {
     post([id, -3, e instanceof Error ? `${e.name}: ${e.message}` : String(e)]);
+  } finally {
+    streams.delete(id);
   }
   return null;
+}
+
+// Flow control of streamed bodies: at most STREAM_WINDOW bytes the client's connection has not taken yet; the host
+// acknowledges taken bytes with [id, 16, bytes]. A handler that produces faster than its client reads waits here
+// (its stream's pull() is not called meanwhile), so the host never holds more than the window.
+const STREAM_WINDOW = 1024 * 1024;
+const STREAM_ACK = 16;
+const streams = new Map();
+
+function sendChunk(id, flow, value) {
+  post(chunkItem(id, value));
+  flow.unacked += value.byteLength;
+  if (flow.unacked <= STREAM_WINDOW) return undefined;
+  return new Promise((resolve) => { flow.resume = resolve; });
+}
+
+function streamCredit(id, bytes) {
+  const flow = streams.get(id);
+  if (flow === undefined) return;
+  flow.unacked -= bytes;
+  if (flow.unacked <= STREAM_WINDOW && flow.resume !== null) {
+    const resume = flow.resume;
+    flow.resume = null;
+    resume();
+  }
 }
 
 function typeFailure(id, message) {
@@ -929,6 +967,7 @@ function dispatch(items) {
     const kind = r[1];
     if (typeof kind === "string") handle(r, batch);
     else if (kind === DATAGRAM) handleDatagram(r, batch);
+    else if (kind === STREAM_ACK) streamCredit(r[0], r[2]);
     else {
       try {
         handleTcp(r);

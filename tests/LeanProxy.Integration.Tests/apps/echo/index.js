@@ -7,6 +7,7 @@ function released(id) {
   return new Promise((resolve) => releases.set(id, resolve));
 }
 let spins = 0;
+let produced = 0; // bytes /flood has handed to its stream so far
 
 // What a handler can observe of the Request it gets and the Responses it makes: compared by the test with what
 // Blink's own objects give.
@@ -85,6 +86,25 @@ export default {
         const answer = await fetch(request);
         return new Response(await answer.text());
       }
+      case "/flood": {
+        // A body produced as fast as it is pulled: how far it gets shows whether the client's pace holds it back.
+        const total = Number(url.searchParams.get("mb")) * 1024 * 1024;
+        const chunk = new TextEncoder().encode("a".repeat(64 * 1024));
+        produced = 0;
+        const stream = new ReadableStream({
+          pull(controller) {
+            if (produced >= total) {
+              controller.close();
+              return;
+            }
+            controller.enqueue(chunk.slice());
+            produced += chunk.length;
+          },
+        });
+        return new Response(stream, { headers: { "content-type": "text/plain" } });
+      }
+      case "/produced":
+        return new Response(String(produced));
       case "/facts":
         return Response.json(await facts(request));
       case "/busy": {
