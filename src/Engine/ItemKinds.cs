@@ -12,4 +12,7 @@ internal static class ItemKinds
 
     /// <summary>Bytes of a streamed response body the client's connection has taken: credit for the page's reader.</summary>
     public const int StreamAck = 16;
+
+    /// <summary>The client's connection gave up a streamed response body (it went away, or the response has none).</summary>
+    public const int StreamCancel = 17;
 }

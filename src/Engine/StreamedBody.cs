@@ -10,7 +10,11 @@ namespace LeanProxy.Engine;
 /// listener takes chunks, the taken bytes go back to the page as credit (<see cref="ItemKinds.StreamAck"/>), so a
 /// handler that produces faster than its client reads is held back instead of filling the host's memory.
 /// </summary>
-internal sealed class StreamedBody : ChannelReader<ReadOnlyMemory<byte>>
+/// <remarks>
+/// Disposed by the listener when it is done with the body: if the body had not ended, the page is told to cancel the
+/// handler's stream (<see cref="ItemKinds.StreamCancel"/>) and chunks still on their way are dropped.
+/// </remarks>
+internal sealed class StreamedBody : ChannelReader<ReadOnlyMemory<byte>>, IDisposable
 {
     /// <summary>Taken bytes are acknowledged in steps of at least this many (one item per step, not per chunk).</summary>
     private const int AckEvery = 64 * 1024;
@@ -21,6 +25,7 @@ internal sealed class StreamedBody : ChannelReader<ReadOnlyMemory<byte>>
         Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
     private long _taken;
+    private int _disposed;
 
     public StreamedBody(TabWorker tab, int id)
     {
@@ -52,7 +57,23 @@ internal sealed class StreamedBody : ChannelReader<ReadOnlyMemory<byte>>
     public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
         _chunks.Reader.WaitToReadAsync(cancellationToken);
 
-    /// <summary>[id, 16, bytes]: credit for the page's reader of a streamed body.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0 || _chunks.Reader.Completion.IsCompleted)
+        {
+            return;
+        }
+
+        _tab.AbandonStream(_id);
+        _tab.Enqueue(new StreamAck(_id, -1));
+        _chunks.Writer.TryComplete();
+        while (_chunks.Reader.TryRead(out _))
+        {
+            // Dropped: nobody will read them.
+        }
+    }
+
+    /// <summary>[id, 16, bytes]: credit for the page's reader of a streamed body; [id, 17]: cancel it (count -1).</summary>
     private sealed class StreamAck(int id, long count) : TabItem(id)
     {
         public override int PayloadLength => 0;
@@ -61,8 +82,16 @@ internal sealed class StreamedBody : ChannelReader<ReadOnlyMemory<byte>>
         {
             writer.WriteStartArray();
             writer.WriteNumberValue(Id);
-            writer.WriteNumberValue(ItemKinds.StreamAck);
-            writer.WriteNumberValue(count);
+            if (count < 0)
+            {
+                writer.WriteNumberValue(ItemKinds.StreamCancel);
+            }
+            else
+            {
+                writer.WriteNumberValue(ItemKinds.StreamAck);
+                writer.WriteNumberValue(count);
+            }
+
             writer.WriteEndArray();
         }
     }

@@ -222,6 +222,9 @@ internal sealed partial class TabWorker
         _subscriptions.Add(Session.Subscribe(CdpEvents.RuntimeExceptionThrown, CdpJsonContext.Default.ExceptionThrownEvent, (e, _) => OnException(e)));
     }
 
+    /// <summary>The listener gave up a streamed body: chunks that still arrive for it are dropped.</summary>
+    public void AbandonStream(int id) => _streams.TryRemove(id, out _);
+
     public void Enqueue(TabItem request)
     {
         Interlocked.Add(ref _queued, Weight(request));
@@ -463,6 +466,12 @@ internal sealed partial class TabWorker
                     var body = new StreamedBody(this, item.Id);
                     _streams[item.Id] = body.Writer;
                     response.StreamingBody = body;
+                    if (!request.TryComplete(response))
+                    {
+                        body.Dispose(); // answered meanwhile (a deadline): nobody will read the body
+                    }
+
+                    continue;
                 }
 
                 request.TryComplete(response);

@@ -25,7 +25,11 @@ public sealed class ProxyResponse
     /// <summary>The whole body. Ignored when <see cref="StreamingBody"/> is set.</summary>
     public ReadOnlyMemory<byte> Body { get; set; }
 
-    /// <summary>A body produced over time: each chunk is written and flushed as it arrives; completion ends it.</summary>
+    /// <summary>
+    /// A body produced over time: each chunk is written and flushed as it arrives; completion ends it. A reader that is
+    /// <see cref="IDisposable"/> is disposed once the connection is done with it — read to the end, or abandoned
+    /// because the client went away or the response has no body (HEAD, 204, 304) — so its producer can stop.
+    /// </summary>
     public ChannelReader<ReadOnlyMemory<byte>>? StreamingBody { get; set; }
 
     /// <summary>Ask the driver to close the connection after this response.</summary>

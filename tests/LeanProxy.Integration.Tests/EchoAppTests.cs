@@ -241,6 +241,30 @@ public sealed class EchoAppTests
 
     [Test]
     [CancelAfter(30_000)]
+    public async Task WhenTheClientLeavesOrAsksForNoBodyTheHandlersStreamIsCancelled(CancellationToken cancellationToken)
+    {
+        using (var response = await _client.GetAsync("/ticks?id=left", HttpCompletionOption.ResponseHeadersRead, cancellationToken))
+        {
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
+            Assert.That(await reader.ReadLineAsync(cancellationToken), Is.EqualTo("data: tick"));
+        }
+
+        using (var head = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/ticks?id=head"), cancellationToken))
+        {
+            Assert.That(head.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        }
+
+        foreach (var id in new[] { "left", "head" })
+        {
+            while (await _client.GetStringAsync($"/cancelled?id={id}", cancellationToken) != "yes")
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+        }
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
     public async Task BlobFormDataAndStreamedRequestBodiesWork(CancellationToken cancellationToken)
     {
         Assert.That(await _client.GetStringAsync("/blob", cancellationToken), Is.EqualTo("blob body"));

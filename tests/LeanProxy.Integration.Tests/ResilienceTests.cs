@@ -14,8 +14,16 @@ public sealed class ResilienceTests
         await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("echo"), cancellationToken, "--timeout", "1", "--tabs", "2");
         using var client = new HttpClient { BaseAddress = host.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
 
+        // The server listens once its first tab is ready. Until the second one is, every request goes to the first,
+        // where it would wait behind the spin and share its fate: start once both serve.
+        while (!host.Stderr.Contains("tab 0 ready", StringComparison.Ordinal) || !host.Stderr.Contains("tab 1 ready", StringComparison.Ordinal))
+        {
+            await Task.Delay(20, cancellationToken);
+        }
+
         var spin = client.GetAsync("/spin", cancellationToken);
         var others = new List<string>();
+        await Task.Delay(200, cancellationToken); // the spin is in its tab first: a request racing it could share its tab
         while (!spin.IsCompleted)
         {
             others.Add(await client.GetStringAsync("/describe", cancellationToken));

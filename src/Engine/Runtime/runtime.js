@@ -9,6 +9,7 @@
 //              or: [id, 0, errorKind, message, stack]       (the handler failed: errorKind "throw" | "type")
 //   stream items:  [id, -1, data, encoding] a chunk; [id, -2] the end; [id, -3, message] the stream failed
 //   stream ack:    [id, 16, bytes] (host → page) the client's connection took that many bytes of the body: credit
+//   stream cancel: [id, 17] (host → page) the client's connection gave the body up: the stream is cancelled
 //
 // Datagrams and raw TCP connections use the same batches; item[1] is then a number (HTTP items have the method there):
 //   datagram    [id, 10, data, encoding, remoteAddress, remotePort]   encoding 1 = text (ASCII), 2 = base64
@@ -535,19 +536,23 @@ async function readBody(head, native) {
     }
   }
   post([...head, null, 3]);
-  const flow = { unacked: 0, resume: null };
+  const flow = { unacked: 0, resume: null, reader, cancelled: false };
   streams.set(id, flow);
   try {
-    for (const chunk of chunks) await sendChunk(id, flow, chunk);
+    for (const chunk of chunks) {
+      await sendChunk(id, flow, chunk);
+      if (flow.cancelled) return null;
+    }
     for (;;) {
       const result = await next;
-      if (result.done) break;
+      if (result.done || flow.cancelled) break;
       await sendChunk(id, flow, result.value);
+      if (flow.cancelled) break;
       next = reader.read();
     }
-    post([id, -2]);
+    if (!flow.cancelled) post([id, -2]);
   } catch (e) {
-    post([id, -3, e instanceof Error ? `${e.name}: ${e.message}` : String(e)]);
+    if (!flow.cancelled) post([id, -3, e instanceof Error ? `${e.name}: ${e.message}` : String(e)]);
   } finally {
     streams.delete(id);
   }
@@ -559,6 +564,7 @@ async function readBody(head, native) {
 // (its stream's pull() is not called meanwhile), so the host never holds more than the window.
 const STREAM_WINDOW = 1024 * 1024;
 const STREAM_ACK = 16;
+const STREAM_CANCEL = 17;
 const streams = new Map();
 
 function sendChunk(id, flow, value) {
@@ -566,6 +572,15 @@ function sendChunk(id, flow, value) {
   flow.unacked += value.byteLength;
   if (flow.unacked <= STREAM_WINDOW) return undefined;
   return new Promise((resolve) => { flow.resume = resolve; });
+}
+
+// The client went away (or the response has no body): the handler's stream is cancelled, so its producer stops.
+function streamCancel(id) {
+  const flow = streams.get(id);
+  if (flow === undefined) return;
+  flow.cancelled = true;
+  flow.reader.cancel(new DOMException("The client went away.", "AbortError")).catch(() => {});
+  streamCredit(id, flow.unacked);
 }
 
 function streamCredit(id, bytes) {
@@ -968,6 +983,7 @@ function dispatch(items) {
     if (typeof kind === "string") handle(r, batch);
     else if (kind === DATAGRAM) handleDatagram(r, batch);
     else if (kind === STREAM_ACK) streamCredit(r[0], r[2]);
+    else if (kind === STREAM_CANCEL) streamCancel(r[0]);
     else {
       try {
         handleTcp(r);

@@ -278,9 +278,21 @@ internal sealed class HttpConnection(StreamConnection connection, IProxyRequestH
 
         keepAlive = keepAlive && !response.CloseConnection && !_context.StopRequested;
         var noBody = HttpResponseWriter.HasNoBody(response.StatusCode, _request.KnownMethod);
-        if (response.StreamingBody is { } stream && !noBody)
+        if (response.StreamingBody is { } stream)
         {
-            return await WriteStreamingAsync(response, stream, keepAlive).ConfigureAwait(false);
+            if (!noBody)
+            {
+                try
+                {
+                    return await WriteStreamingAsync(response, stream, keepAlive).ConfigureAwait(false);
+                }
+                finally
+                {
+                    (stream as IDisposable)?.Dispose();
+                }
+            }
+
+            (stream as IDisposable)?.Dispose();
         }
 
         var body = response.Body;

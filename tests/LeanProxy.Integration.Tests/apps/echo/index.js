@@ -8,6 +8,7 @@ function released(id) {
 }
 let spins = 0;
 let produced = 0; // bytes /flood has handed to its stream so far
+const cancelled = new Set(); // /ticks streams whose client went away
 
 // What a handler can observe of the Request it gets and the Responses it makes: compared by the test with what
 // Blink's own objects give.
@@ -103,6 +104,22 @@ export default {
         });
         return new Response(stream, { headers: { "content-type": "text/plain" } });
       }
+      case "/ticks": {
+        const id = url.searchParams.get("id");
+        const encoder = new TextEncoder();
+        const stream = new ReadableStream({
+          async pull(controller) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            controller.enqueue(encoder.encode("data: tick\n\n"));
+          },
+          cancel() {
+            cancelled.add(id);
+          },
+        });
+        return new Response(stream, { headers: { "content-type": "text/event-stream" } });
+      }
+      case "/cancelled":
+        return new Response(cancelled.has(url.searchParams.get("id")) ? "yes" : "no");
       case "/produced":
         return new Response(String(produced));
       case "/facts":
