@@ -47,7 +47,7 @@ internal sealed class StreamedBody : ChannelReader<ReadOnlyMemory<byte>>, IDispo
         _taken += item.Length;
         if (_taken >= AckEvery)
         {
-            _tab.Enqueue(new StreamAck(_id, _taken));
+            _tab.Enqueue(new StreamMessage(_id, ItemKinds.StreamAck, _taken));
             _taken = 0;
         }
 
@@ -65,7 +65,7 @@ internal sealed class StreamedBody : ChannelReader<ReadOnlyMemory<byte>>, IDispo
         }
 
         _tab.AbandonStream(_id);
-        _tab.Enqueue(new StreamAck(_id, -1));
+        _tab.Enqueue(new StreamMessage(_id, ItemKinds.StreamCancel, 0));
         _chunks.Writer.TryComplete();
         while (_chunks.Reader.TryRead(out _))
         {
@@ -73,8 +73,8 @@ internal sealed class StreamedBody : ChannelReader<ReadOnlyMemory<byte>>, IDispo
         }
     }
 
-    /// <summary>[id, 16, bytes]: credit for the page's reader of a streamed body; [id, 17]: cancel it (count -1).</summary>
-    private sealed class StreamAck(int id, long count) : TabItem(id)
+    /// <summary>[id, 16, bytes]: credit for the page's reader of a streamed body; [id, 17]: cancel it.</summary>
+    private sealed class StreamMessage(int id, int kind, long count) : TabItem(id)
     {
         public override int PayloadLength => 0;
 
@@ -82,13 +82,9 @@ internal sealed class StreamedBody : ChannelReader<ReadOnlyMemory<byte>>, IDispo
         {
             writer.WriteStartArray();
             writer.WriteNumberValue(Id);
-            if (count < 0)
+            writer.WriteNumberValue(kind);
+            if (kind == ItemKinds.StreamAck)
             {
-                writer.WriteNumberValue(ItemKinds.StreamCancel);
-            }
-            else
-            {
-                writer.WriteNumberValue(ItemKinds.StreamAck);
                 writer.WriteNumberValue(count);
             }
 

@@ -461,20 +461,19 @@ internal sealed partial class TabWorker
 
             if (item.Response is { } response)
             {
+                StreamedBody? body = null;
                 if (item.Kind == ResponseItemKind.StreamStart)
                 {
-                    var body = new StreamedBody(this, item.Id);
+                    body = new StreamedBody(this, item.Id);
                     _streams[item.Id] = body.Writer;
                     response.StreamingBody = body;
-                    if (!request.TryComplete(response))
-                    {
-                        body.Dispose(); // answered meanwhile (a deadline): nobody will read the body
-                    }
-
-                    continue;
                 }
 
-                request.TryComplete(response);
+                if (!request.TryComplete(response))
+                {
+                    body?.Dispose(); // answered meanwhile (a deadline): nobody will read the body
+                }
+
                 continue;
             }
 
@@ -578,12 +577,13 @@ internal sealed partial class TabWorker
     /// <summary>Answers 504 to expired requests; a tab whose calls stopped returning gets its script terminated.</summary>
     public void CheckDeadlines(long now)
     {
-        var expired = false;
         foreach (var (id, request) in _inPage)
         {
             if (now >= request.Deadline && TryTakeInPage(id, out _))
             {
-                expired = true;
+                // Remembered until a call returns: the request is answered now, but the call may have been sent less
+                // than a second ago, and the check below that terminates the script then passes on a later tick.
+                Volatile.Write(ref _expiredInCall, true);
                 TimeOut(request);
             }
         }
@@ -598,13 +598,6 @@ internal sealed partial class TabWorker
             EngineLog.Unresponsive(_logger, _pool.App.Name, Index);
             _ = CloseAsync();
             return;
-        }
-
-        if (expired)
-        {
-            // Remembered until a call returns: the request that expired is answered now, but the call may have been
-            // sent less than a second ago, and the check that then terminates the script comes on a later tick.
-            Volatile.Write(ref _expiredInCall, true);
         }
 
         if (Volatile.Read(ref _expiredInCall) && started != 0 && now - started >= 1000 && terminated == 0)

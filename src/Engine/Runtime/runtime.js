@@ -285,6 +285,13 @@ class Response {
         }
       }
     }
+    if (simple === NO_SIMPLE_BODY) {
+      adopt(this, new NativeResponse(body, init));
+      if (init?.headers && hasSetCookie(init.headers)) {
+        for (const cookie of new Headers(init.headers).getSetCookie()) this[kHeaders].append("set-cookie", cookie);
+      }
+      return;
+    }
     this[kNative] = undefined;
     this[kBody] = simple;
     this[kUsed] = false;
@@ -292,17 +299,7 @@ class Response {
     this[kStatus] = status;
     this[kStatusText] = statusText;
     this[kDefaultType] = false;      // text/plain default content type (a string body and no content-type given)
-    if (simple === NO_SIMPLE_BODY) {
-      const native = new NativeResponse(body, init);
-      this[kNative] = native;
-      this[kStatus] = native.status;
-      this[kStatusText] = native.statusText;
-      const headers = new Headers(nativeResponseHeaders.call(native));
-      if (init?.headers && hasSetCookie(init.headers)) {
-        for (const cookie of new Headers(init.headers).getSetCookie()) headers.append("set-cookie", cookie);
-      }
-      this[kHeaders] = headers;
-    } else if (init?.headers !== undefined) {
+    if (init?.headers !== undefined) {
       const headers = new Headers(init.headers);
       if (typeof simple === "string" && !headers.has("content-type")) headers.set("content-type", TEXT_PLAIN);
       this[kHeaders] = headers;
@@ -374,8 +371,8 @@ class Response {
 Object.setPrototypeOf(Response.prototype, NativeResponse.prototype);
 completePrototype(Response.prototype, NativeResponse.prototype);
 
-function fromNative(native) {
-  const response = Object.create(Response.prototype);
+// Makes `response` a facade over a Blink Response: its status and a guard-less copy of its headers.
+function adopt(response, native) {
   response[kNative] = native;
   response[kBody] = NO_SIMPLE_BODY;
   response[kUsed] = false;
@@ -384,6 +381,10 @@ function fromNative(native) {
   response[kStatusText] = native.statusText;
   response[kDefaultType] = false;
   return response;
+}
+
+function fromNative(native) {
+  return adopt(Object.create(Response.prototype), native);
 }
 
 // Blink objects for the browser APIs that take a Request or a Response.
@@ -606,10 +607,9 @@ function toItem(id, response) {
   if (kStatus in response) {
     // A Response made in the page: its parts are at hand.
     const head = [id, response[kStatus], response[kStatusText], response[kHeaderList]()];
-    const native = response[kNative];
-    const body = response[kBody];
-    if (body !== NO_SIMPLE_BODY && (native === undefined ? !response[kUsed] : !native.bodyUsed)) return bodyItem(head, body);
     if (response.bodyUsed) return typeFailure(id, "fetch() returned a Response whose body was already read");
+    const body = response[kBody];
+    if (body !== NO_SIMPLE_BODY) return bodyItem(head, body);
     return readBody(head, response[kToNative]());
   }
   // Blink's own (from fetch(), the Cache API, ...).
