@@ -46,14 +46,14 @@ internal static partial class EngineLog
     [LoggerMessage(213, LogLevel.Warning, "App {App}: queue full ({Limit}); answering 503")]
     public static partial void QueueFull(ILogger logger, string app, int limit);
 
-    [LoggerMessage(214, LogLevel.Error, "App {App}: the browser is gone ({Reason}); relaunching")]
-    public static partial void BrowserGone(ILogger logger, string app, string reason);
+    [LoggerMessage(214, LogLevel.Error, "The browser is gone ({Reason}); relaunching")]
+    public static partial void BrowserGone(ILogger logger, string reason);
 
-    [LoggerMessage(216, LogLevel.Information, "App {App}: the browser was relaunched (attempt {Attempt}); serving again")]
-    public static partial void BrowserRelaunched(ILogger logger, string app, int attempt);
+    [LoggerMessage(216, LogLevel.Information, "The browser was relaunched (attempt {Attempt}); {Apps} app(s) serving again")]
+    public static partial void BrowserRelaunched(ILogger logger, int attempt, int apps);
 
-    [LoggerMessage(217, LogLevel.Error, "App {App}: relaunching the browser failed (attempt {Attempt})")]
-    public static partial void RelaunchFailed(ILogger logger, string app, int attempt, Exception exception);
+    [LoggerMessage(217, LogLevel.Error, "Relaunching the browser failed (attempt {Attempt})")]
+    public static partial void RelaunchFailed(ILogger logger, int attempt, Exception exception);
 
     [LoggerMessage(218, LogLevel.Error, "App {App}: tab {Tab} still does not answer after its script was terminated; replacing it")]
     public static partial void Unresponsive(ILogger logger, string app, int tab);
@@ -61,6 +61,12 @@ internal static partial class EngineLog
     [LoggerMessage(238, LogLevel.Information, "App {App}: tab {Tab} sends {Count} request(s) again that shared a batch whose script was stopped")]
     public static partial void Resending(ILogger logger, string app, int tab, int count);
 
-    [LoggerMessage(215, LogLevel.Warning, "App {App}: a response for unknown request {RequestId} (already answered)")]
-    public static partial void UnknownResponse(ILogger logger, string app, int requestId);
+    [LoggerMessage(219, LogLevel.Information, "App {App}: tab {Tab} is stalled; {Count} queued request(s) moved to other tabs")]
+    public static partial void WorkMoved(ILogger logger, string app, int tab, int count);
+
+    [LoggerMessage(220, LogLevel.Warning, "App {App}: tab {Tab} called the unknown binding {Binding}")]
+    public static partial void UnknownBinding(ILogger logger, string app, int tab, string binding);
+
+    [LoggerMessage(221, LogLevel.Error, "App {App}: tab {Tab}: the binding {Binding} failed")]
+    public static partial void BindingFailed(ILogger logger, string app, int tab, string binding, Exception exception);
 }

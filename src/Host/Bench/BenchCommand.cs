@@ -2,10 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
-using LeanProxy.Engine;
+using LeanProxy.Engine.Apps;
+using LeanProxy.Engine.Browser;
 using LeanProxy.Host.Cli;
+using LeanProxy.Host.Hosting;
 using LeanProxy.Listener;
-using LeanProxy.Listener.Http;
 using Microsoft.Extensions.Logging;
 
 namespace LeanProxy.Host.Bench;
@@ -81,7 +82,7 @@ public static class BenchCommand
 
         try
         {
-            AppSource.Resolve(options.App);
+            AppBundle.Check(options.App);
         }
         catch (ArgumentException ex)
         {
@@ -92,32 +93,27 @@ public static class BenchCommand
         var rows = new List<BenchRow>();
         foreach (var tabCount in tabs)
         {
-            string[] exports = protocol switch { BenchProtocol.Tcp => ["connect"], BenchProtocol.Udp => ["datagram"], _ => ["fetch"] };
-            var engineOptions = new EngineOptions { AppPath = options.App, Tabs = tabCount, ChromePath = options.Chrome, WarmSpare = false, RequiredExports = exports };
-            await using var engine = await ProxyEngine.StartAsync(engineOptions, loggerFactory).ConfigureAwait(false);
-            var loopback = new IPEndPoint(IPAddress.Loopback, 0);
-            await using var listener = protocol == BenchProtocol.Tcp
-                ? SocketListener.Bind(loopback, new LeanProxy.Listener.Tcp.TcpDriver(engine), 100_000)
-                : SocketListener.Bind(loopback, new HttpDriver(engine, new HttpListenerOptions()), 100_000);
-            await using var datagrams = protocol == BenchProtocol.Udp ? LeanProxy.Listener.Udp.UdpListener.Bind(loopback, new LeanProxy.Listener.Udp.UdpDriver(engine), ServeCommand.UdpMaxInFlight) : null;
-            IPEndPoint endPoint;
-            if (datagrams is not null)
+            var loopback = new IPEndPoint[] { new(IPAddress.Loopback, 0) };
+            var plan = new ServerPlan
             {
-                datagrams.Start();
-                endPoint = datagrams.EndPoint;
-            }
-            else
-            {
-                listener.Start();
-                endPoint = listener.EndPoint;
-            }
+                AppPath = options.App,
+                Browser = new BrowserOptions { ChromePath = options.Chrome },
+                App = new AppOptions { Tabs = tabCount, WarmSpare = false },
+                Http = new HttpListenerOptions { MaxConnections = 100_000 },
+                HttpEndpoints = protocol == BenchProtocol.Http ? loopback : [],
+                TcpEndpoints = protocol == BenchProtocol.Tcp ? loopback : [],
+                UdpEndpoints = protocol == BenchProtocol.Udp ? loopback : [],
+            };
+            await using var server = await LeanProxyServer.BindAsync(plan, loggerFactory).ConfigureAwait(false);
+            await server.StartAsync(CancellationToken.None).ConfigureAwait(false);
+            var endPoint = server.FirstEndPoint;
 
             var warmUp = new LoadGenerator(endPoint, path, protocol, message);
             await warmUp.RunAsync(Math.Min(16, connections.Max()), TimeSpan.FromSeconds(1), CancellationToken.None).ConfigureAwait(false);
 
             foreach (var connectionCount in connections)
             {
-                rows.Add(await MeasureAsync(engine, new LoadGenerator(endPoint, path, protocol, message), tabCount, connectionCount, duration, stderr).ConfigureAwait(false));
+                rows.Add(await MeasureAsync(server, new LoadGenerator(endPoint, path, protocol, message), tabCount, connectionCount, duration, stderr).ConfigureAwait(false));
             }
         }
 
@@ -141,9 +137,9 @@ public static class BenchCommand
         return failed.Count == 0 ? 0 : 1;
     }
 
-    private static async Task<BenchRow> MeasureAsync(ProxyEngine engine, LoadGenerator generator, int tabs, int connections, TimeSpan duration, TextWriter stderr)
+    private static async Task<BenchRow> MeasureAsync(LeanProxyServer server, LoadGenerator generator, int tabs, int connections, TimeSpan duration, TextWriter stderr)
     {
-        var browserPid = engine.Browser.ProcessId;
+        var browserPid = server.Browser.Browser.ProcessId;
         var chromiumBefore = browserPid is { } before ? ProcessStats.Tree(before).Sum(ProcessStats.CpuSeconds) : 0;
         var hostBefore = ProcessStats.CpuSeconds(Environment.ProcessId);
         var stopwatch = Stopwatch.StartNew();

@@ -1,25 +1,23 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using LeanProxy.Cdp;
 using LeanProxy.Cdp.Launch;
-using LeanProxy.Engine;
+using LeanProxy.Engine.Apps;
+using LeanProxy.Engine.Browser;
+using LeanProxy.Host.Hosting;
 using LeanProxy.Listener;
-using LeanProxy.Listener.Http;
-using LeanProxy.Listener.Tcp;
-using LeanProxy.Listener.Udp;
 using Microsoft.Extensions.Logging;
 
 namespace LeanProxy.Host.Cli;
 
-/// <summary><c>leanproxy serve</c>: validate, start the engine, then the listeners; stop cleanly on SIGINT/SIGTERM.</summary>
+/// <summary><c>leanproxy serve</c>: validate, bind the listeners, start the browser and the app, accept; stop cleanly on SIGINT/SIGTERM.</summary>
 public static class ServeCommand
 {
     public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>Checks the options and turns them into engine and listener settings; throws <see cref="UsageException"/>.</summary>
-    public static (EngineOptions Engine, HttpListenerOptions Http, IPEndPoint[] Endpoints, LogLevel Level) Validate(ServeOptions options)
+    /// <summary>Checks the options and turns them into a plan and a log level; throws <see cref="UsageException"/> naming a bad flag.</summary>
+    public static (ServerPlan Plan, LogLevel Level) Validate(ServeOptions options)
     {
         if (string.IsNullOrWhiteSpace(options.App))
         {
@@ -27,27 +25,11 @@ public static class ServeCommand
         }
 
         var endpoints = options.Http.Select(value => EndpointParser.Parse("--http", value)).ToArray();
-        var (tcp, udp) = ValidateRaw(options);
+        var tcp = options.Tcp.Select(value => EndpointParser.Parse("--tcp", value)).ToArray();
+        var udp = options.Udp.Select(value => EndpointParser.Parse("--udp", value)).ToArray();
         if (endpoints.Length == 0 && tcp.Length == 0 && udp.Length == 0)
         {
             endpoints = [new IPEndPoint(IPAddress.Loopback, 8080)];
-        }
-
-        // Each kind of listener needs its handler: checked when the app loads (exit 2 naming the missing export).
-        var required = new List<string>();
-        if (endpoints.Length > 0)
-        {
-            required.Add("fetch");
-        }
-
-        if (tcp.Length > 0)
-        {
-            required.Add("connect");
-        }
-
-        if (udp.Length > 0)
-        {
-            required.Add("datagram");
         }
 
         if (options.Tabs is < 1 or > 256)
@@ -107,46 +89,37 @@ public static class ServeCommand
 
         try
         {
-            AppSource.Resolve(options.App);
+            AppBundle.Check(options.App);
         }
         catch (ArgumentException ex)
         {
             throw new UsageException(ex.Message);
         }
 
-        var engine = new EngineOptions
+        // Only what the command line gives replaces a default (each default is written once, in its options type).
+        var app = new AppOptions { Variables = variables, WarmSpare = !options.NoSpare };
+        app = options.Tabs is { } tabs ? app with { Tabs = tabs } : app;
+        app = options.Timeout is { } seconds ? app with { RequestTimeout = TimeSpan.FromSeconds(seconds) } : app;
+        app = options.Queue is { } queue ? app with { QueueLimit = queue } : app;
+        var http = new HttpListenerOptions();
+        http.MaxBodyBytes = options.MaxBody ?? http.MaxBodyBytes;
+        http.MaxConnections = options.MaxConnections ?? http.MaxConnections;
+        var plan = new ServerPlan
         {
             AppPath = options.App,
-            Tabs = options.Tabs ?? Environment.ProcessorCount,
-            RequestTimeout = TimeSpan.FromSeconds(options.Timeout ?? 30),
-            Variables = variables,
-            ChromePath = options.Chrome,
-            BrowserUrl = browserUrl,
-            QueueLimit = options.Queue ?? 4096,
-            RequiredExports = required,
-            WarmSpare = !options.NoSpare,
-            ChromeArguments = [.. options.ChromeArgs],
+            Browser = new BrowserOptions { ChromePath = options.Chrome, BrowserUrl = browserUrl, ChromeArguments = [.. options.ChromeArgs] },
+            App = app,
+            Http = http,
+            HttpEndpoints = endpoints,
+            TcpEndpoints = tcp,
+            UdpEndpoints = udp,
         };
-        var http = new HttpListenerOptions
-        {
-            MaxBodyBytes = options.MaxBody ?? 10 * 1024 * 1024,
-            MaxConnections = options.MaxConnections ?? 10_000,
-        };
-        return (engine, http, endpoints, level);
+        return (plan, level);
     }
-
-    /// <summary>The --tcp and --udp endpoints (empty when none); throws <see cref="UsageException"/> naming a bad one.</summary>
-    public static (IPEndPoint[] Tcp, IPEndPoint[] Udp) ValidateRaw(ServeOptions options) =>
-        (options.Tcp.Select(value => EndpointParser.Parse("--tcp", value)).ToArray(),
-         options.Udp.Select(value => EndpointParser.Parse("--udp", value)).ToArray());
-
-    /// <summary>Datagrams handled at the same time per UDP listener at most; more are dropped and counted.</summary>
-    public const int UdpMaxInFlight = 1024;
 
     public static async Task<int> RunAsync(ServeOptions options, TextWriter stdout, TextWriter stderr)
     {
-        var (engineOptions, httpOptions, endpoints, level) = Validate(options);
-        var (tcpEndpoints, udpEndpoints) = ValidateRaw(options);
+        var (plan, level) = Validate(options);
         using var loggerFactory = HostLogging.Create(level);
         var logger = loggerFactory.CreateLogger("LeanProxy");
 
@@ -155,62 +128,29 @@ public static class ServeCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
 
-        ProxyEngine? engine = null;
-        var listeners = new List<(SocketListener Listener, string Scheme)>();
-        var datagramListeners = new List<UdpListener>();
+        LeanProxyServer server;
         try
         {
-            engine = await ProxyEngine.StartAsync(engineOptions, loggerFactory, stop.Token).ConfigureAwait(false);
+            // Ports first: a port in use fails at once, before Chromium starts.
+            server = await LeanProxyServer.BindAsync(plan, loggerFactory).ConfigureAwait(false);
+        }
+        catch (ListenerBindException ex)
+        {
+            await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return 1;
+        }
 
-            var driver = new HttpDriver(engine, httpOptions, loggerFactory.CreateLogger("LeanProxy.Http"));
-            var tcpDriver = new TcpDriver(engine, loggerFactory.CreateLogger("LeanProxy.Tcp"));
-            var udpDriver = new UdpDriver(engine);
-            var listenerLogger = loggerFactory.CreateLogger("LeanProxy.Listener");
-            IPEndPoint? current = null;
-            var flag = "--http";
-            try
+        try
+        {
+            await server.StartAsync(stop.Token).ConfigureAwait(false);
+            foreach (var endpoint in server.Endpoints)
             {
-                foreach (var endpoint in endpoints)
-                {
-                    current = endpoint;
-                    listeners.Add((SocketListener.Bind(endpoint, driver, httpOptions.MaxConnections, listenerLogger), "http"));
-                }
-
-                flag = "--tcp";
-                foreach (var endpoint in tcpEndpoints)
-                {
-                    current = endpoint;
-                    listeners.Add((SocketListener.Bind(endpoint, tcpDriver, httpOptions.MaxConnections, listenerLogger), "tcp"));
-                }
-
-                flag = "--udp";
-                foreach (var endpoint in udpEndpoints)
-                {
-                    current = endpoint;
-                    datagramListeners.Add(UdpListener.Bind(endpoint, udpDriver, UdpMaxInFlight, listenerLogger));
-                }
-            }
-            catch (SocketException ex)
-            {
-                await stderr.WriteLineAsync($"error: {flag} {EndpointParser.Format(current!)}: {Describe(ex)}").ConfigureAwait(false);
-                return 1;
-            }
-
-            foreach (var (listener, scheme) in listeners)
-            {
-                listener.Start();
-                await stdout.WriteLineAsync($"listening {scheme}://{EndpointParser.Format(listener.EndPoint)}").ConfigureAwait(false);
-            }
-
-            foreach (var listener in datagramListeners)
-            {
-                listener.Start();
-                await stdout.WriteLineAsync($"listening udp://{EndpointParser.Format(listener.EndPoint)}").ConfigureAwait(false);
+                await stdout.WriteLineAsync($"listening {endpoint}").ConfigureAwait(false);
             }
 
             await stdout.FlushAsync().ConfigureAwait(false);
 
-            var failed = engine.Failed;
+            var failed = server.Failed;
             var stopped = Task.Delay(Timeout.Infinite, stop.Token);
             var first = await Task.WhenAny(failed, stopped).ConfigureAwait(ConfigureAwaitOptions.None);
             if (first == failed)
@@ -236,6 +176,11 @@ public static class ServeCommand
             await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
             return 2;
         }
+        catch (ArgumentException ex)
+        {
+            await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
         catch (Exception ex) when (ex is ChromeNotFoundException or ChromeLaunchException or CdpClosedException or HttpRequestException or System.Net.WebSockets.WebSocketException)
         {
             await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
@@ -244,22 +189,7 @@ public static class ServeCommand
         finally
         {
             // Stop accepting, finish what is in flight, then close the tabs and Chromium (profile deleted).
-            await Task.WhenAll(listeners.Select(l => l.Listener.StopAsync(DrainTimeout)).Concat(datagramListeners.Select(l => l.StopAsync(DrainTimeout)))).ConfigureAwait(false);
-            if (engine is not null)
-            {
-                await engine.StopAsync(DrainTimeout).ConfigureAwait(false);
-            }
-
-            foreach (var (listener, _) in listeners)
-            {
-                await listener.DisposeAsync().ConfigureAwait(false);
-            }
-
-            foreach (var listener in datagramListeners)
-            {
-                await listener.DisposeAsync().ConfigureAwait(false);
-            }
-
+            await server.StopAsync(DrainTimeout).ConfigureAwait(false);
             HostLog.Stopped(logger);
         }
 
@@ -270,12 +200,4 @@ public static class ServeCommand
             stop.Cancel();
         }
     }
-
-    private static string Describe(SocketException ex) => ex.SocketErrorCode switch
-    {
-        SocketError.AddressAlreadyInUse => "the address is already in use.",
-        SocketError.AddressNotAvailable => "the address is not available on this machine.",
-        SocketError.AccessDenied => "permission denied (ports below 1024 need privileges).",
-        _ => ex.Message,
-    };
 }

@@ -1,0 +1,151 @@
+using System.Collections.Frozen;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace LeanProxy.Engine.Apps;
+
+/// <summary>One file of a bundle: its bytes and the content type the page server sends it with.</summary>
+public sealed record AppFile(ReadOnlyMemory<byte> Content, string ContentType);
+
+/// <summary>
+/// An app version's files, in memory and immutable: URL path ("/index.js") → bytes and content type, the entry module,
+/// and a SHA-256 of the whole (paths and contents). Loaded once; the page server serves from it and never reads the
+/// disk per request, so two versions of an app can be live at once.
+/// </summary>
+public sealed class AppBundle
+{
+    /// <summary>Files in one bundle at most.</summary>
+    public const int MaxFiles = 50_000;
+
+    /// <summary>Bytes in one bundle at most.</summary>
+    public const long MaxBytes = 256L * 1024 * 1024;
+
+    private static readonly string[] EntryNames = ["index.js", "index.mjs"];
+
+    private readonly FrozenDictionary<string, AppFile> _files;
+
+    private AppBundle(string name, string entryPath, FrozenDictionary<string, AppFile> files, string sha256, long size, string? sourceRoot)
+    {
+        Name = name;
+        EntryPath = entryPath;
+        _files = files;
+        Sha256 = sha256;
+        Size = size;
+        SourceRoot = sourceRoot;
+    }
+
+    /// <summary>A short name for logs (the folder's or the entry file's name, or the deployed app's name).</summary>
+    public string Name { get; }
+
+    /// <summary>The entry module's URL path, e.g. "/index.js".</summary>
+    public string EntryPath { get; }
+
+    /// <summary>Lower-case hex SHA-256 over every path and content, in path order.</summary>
+    public string Sha256 { get; }
+
+    /// <summary>Bytes of all files.</summary>
+    public long Size { get; }
+
+    public int FileCount => _files.Count;
+
+    /// <summary>The folder the bundle was read from (for error messages that name the user's files), or null.</summary>
+    public string? SourceRoot { get; }
+
+    public bool TryGetFile(string path, out AppFile file) => _files.TryGetValue(path, out file!);
+
+    public IEnumerable<string> Paths => _files.Keys.Order(StringComparer.Ordinal);
+
+    /// <summary>A user-facing location of a bundle path: the file on disk when the bundle came from one.</summary>
+    public string Describe(string path) =>
+        SourceRoot is null ? path : Path.Combine(SourceRoot, path.TrimStart('/').Replace('/', Path.DirectorySeparatorChar));
+
+    /// <summary>
+    /// Reads an APP argument: an entry module file (its folder's files are the bundle) or a folder whose index.js /
+    /// index.mjs is the entry. Throws <see cref="ArgumentException"/> with a message for the user.
+    /// </summary>
+    public static AppBundle Load(string path)
+    {
+        var (root, entry, name) = Resolve(path);
+        var files = new Dictionary<string, AppFile>(StringComparer.Ordinal);
+        long size = 0;
+        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true };
+        foreach (var file in Directory.EnumerateFiles(root, "*", options))
+        {
+            var relative = Path.GetRelativePath(root, file);
+            if (relative.Split(Path.DirectorySeparatorChar).Any(part => part == ".git"))
+            {
+                continue;
+            }
+
+            var content = File.ReadAllBytes(file);
+            size += content.Length;
+            if (files.Count >= MaxFiles || size > MaxBytes)
+            {
+                throw new ArgumentException($"APP {path}: the folder {root} holds more than {MaxFiles} files or {MaxBytes / (1024 * 1024)} MiB; give the app a folder of its own.");
+            }
+
+            files["/" + relative.Replace(Path.DirectorySeparatorChar, '/')] = new AppFile(content, ContentTypes.For(file));
+        }
+
+        var entryPath = "/" + Path.GetRelativePath(root, entry).Replace(Path.DirectorySeparatorChar, '/');
+        return Create(name, entryPath, files, root);
+    }
+
+    /// <summary>A bundle from files already in memory (paths start with '/').</summary>
+    public static AppBundle FromFiles(string name, string entryPath, IReadOnlyDictionary<string, byte[]> files)
+    {
+        var map = files.ToDictionary(f => f.Key, f => new AppFile(f.Value, ContentTypes.For(f.Key)), StringComparer.Ordinal);
+        if (!map.ContainsKey(entryPath))
+        {
+            throw new ArgumentException($"The bundle has no entry module {entryPath}.");
+        }
+
+        return Create(name, entryPath, map, null);
+    }
+
+    /// <summary>Checks an APP argument without reading it; throws <see cref="ArgumentException"/> with a message for the user.</summary>
+    public static void Check(string path) => Resolve(path);
+
+    private static AppBundle Create(string name, string entryPath, Dictionary<string, AppFile> files, string? root)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long size = 0;
+        foreach (var path in files.Keys.Order(StringComparer.Ordinal))
+        {
+            var content = files[path].Content.Span;
+            hash.AppendData(Encoding.UTF8.GetBytes(path));
+            hash.AppendData([0]);
+            hash.AppendData(BitConverter.GetBytes((long)content.Length));
+            hash.AppendData(content);
+            size += content.Length;
+        }
+
+        var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
+        return new AppBundle(name, entryPath, files.ToFrozenDictionary(StringComparer.Ordinal), sha, size, root);
+    }
+
+    private static (string Root, string Entry, string Name) Resolve(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+        {
+            foreach (var name in EntryNames)
+            {
+                var entry = Path.Combine(full, name);
+                if (File.Exists(entry))
+                {
+                    return (full, entry, Path.GetFileName(full.TrimEnd(Path.DirectorySeparatorChar)));
+                }
+            }
+
+            throw new ArgumentException($"APP {path} is a folder without index.js or index.mjs.");
+        }
+
+        if (File.Exists(full))
+        {
+            return (Path.GetDirectoryName(full)!, full, Path.GetFileNameWithoutExtension(full));
+        }
+
+        throw new ArgumentException($"APP {path} does not exist.");
+    }
+}

@@ -1,0 +1,171 @@
+using System.Net;
+using LeanProxy.Engine.Browser;
+using LeanProxy.Engine.Pages;
+using LeanProxy.Engine.Raw;
+using LeanProxy.Engine.Tabs;
+using LeanProxy.Listener;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LeanProxy.Engine.Apps;
+
+/// <summary>
+/// One app version, served: its bundle, its page server (hence its origin), its tab pool and queue, its options and
+/// variables. Implements the listener seams, so a router hands it requests and a TCP or UDP listener is bound to it.
+/// Every request gets exactly one response: the handler's, 503 when the queue is full, 504 past its deadline, or 502
+/// when its tab crashed and it could not be retried. A raw TCP connection lives on one tab (the one with the fewest
+/// connections when it opens) and ends with it; a datagram is answered like a request, but every failure means no reply.
+/// </summary>
+public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IProxyDatagramHandler, IBrowserClient, IAsyncDisposable
+{
+    private readonly AppBundle _bundle;
+    private readonly AppOptions _options;
+    private readonly ILoggerFactory _loggerFactory;
+    private AppScope? _app;
+    private PageServer? _pageServer;
+    private BrowserHost? _browser;
+    private TabPool? _pool;
+    private int _nextId;
+    private int _stopped;
+    private volatile bool _stopping;
+
+    private AppHost(AppBundle bundle, AppOptions options, ILoggerFactory loggerFactory, AppScope? app)
+    {
+        _bundle = bundle;
+        _options = options;
+        _loggerFactory = loggerFactory;
+        _app = app;
+    }
+
+    public string Name => _bundle.Name;
+
+    public AppBundle Bundle => _bundle;
+
+    public AppOptions Options => _options;
+
+    internal TabPool Pool => _pool ?? throw new InvalidOperationException("The app host is not started.");
+
+    private AppScope App => _app ?? throw new InvalidOperationException("The app host is not started.");
+
+    /// <summary>An app host for one app version; <see cref="StartAsync(BrowserHost, CancellationToken)"/> opens its tabs.</summary>
+    public static AppHost Create(AppBundle bundle, AppOptions options, ILoggerFactory? loggerFactory = null) =>
+        new(bundle, options, loggerFactory ?? NullLoggerFactory.Instance, null);
+
+    /// <summary>An app host over pages of the caller's making (the tests' scripted fake pages).</summary>
+    internal static AppHost Create(AppScope app) => new(app.Bundle, app.Options, NullLoggerFactory.Instance, app);
+
+    /// <summary>Starts the page server and opens the tabs in <paramref name="browser"/>; returns once the app is loaded in all of them.</summary>
+    public async Task StartAsync(BrowserHost browser, CancellationToken cancellationToken = default)
+    {
+        var pageServer = new PageServer(_bundle, _options.Variables, _loggerFactory.CreateLogger("LeanProxy.PageServer"));
+        _app = new AppScope
+        {
+            Name = _bundle.Name,
+            Bundle = _bundle,
+            Options = _options,
+            Logger = _loggerFactory.CreateLogger("LeanProxy.Engine"),
+            Bindings = PageBindings.Create(),
+            Pages = new CdpPageFactory(browser, pageServer),
+        };
+        _pageServer = pageServer;
+        pageServer.Start();
+        try
+        {
+            _pool = await TabPool.CreateAsync(_app, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await pageServer.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        _browser = browser;
+        browser.Register(this);
+    }
+
+    /// <summary>Opens the tabs of an app host made with <see cref="Create(AppScope)"/>; without a heartbeat the test calls <see cref="TabPool.Tick"/>.</summary>
+    internal async Task StartAsync(bool heartbeat, CancellationToken cancellationToken) =>
+        _pool = await TabPool.CreateAsync(App, cancellationToken, heartbeat).ConfigureAwait(false);
+
+    Task IBrowserClient.OnBrowserRelaunchedAsync(CancellationToken cancellationToken) => Pool.RebindAsync(cancellationToken);
+
+    public ValueTask<ProxyResponse> HandleAsync(ProxyRequest request, CancellationToken cancellationToken)
+    {
+        var pool = Pool;
+        if (pool.Outstanding >= App.Options.QueueLimit)
+        {
+            EngineLog.QueueFull(App.Logger, App.Name, App.Options.QueueLimit);
+            var busy = ProxyResponse.Text(503, "Service Unavailable: the request queue is full");
+            busy.Headers.Add(new("Retry-After", "1"));
+            return ValueTask.FromResult(busy);
+        }
+
+        var pending = new PendingRequest(Interlocked.Increment(ref _nextId), request, App.DeadlineFromNow());
+        pool.Dispatch(pending);
+        return new ValueTask<ProxyResponse>(pending.Task);
+    }
+
+    /// <summary>Runs one raw TCP connection in a tab's <c>connect(socket, env, ctx)</c> until either side ends it.</summary>
+    public async ValueTask HandleConnectionAsync(StreamConnection connection, CancellationToken cancellationToken)
+    {
+        var id = Interlocked.Increment(ref _nextId);
+        var (address, port) = Describe(connection.RemoteEndPoint);
+
+        // No live tab (a replacement or a relaunched browser is coming): wait for one, within the request deadline.
+        var deadline = App.DeadlineFromNow();
+        while (!_stopping && !cancellationToken.IsCancellationRequested)
+        {
+            if (Pool.PickForConnection() is { } tab
+                && await new TcpSession(id, tab, connection, address, port, App.Logger, App.Name).RunAsync().ConfigureAwait(false))
+            {
+                return;
+            }
+
+            if (App.Now >= deadline || connection.Context.StopRequested)
+            {
+                EngineLog.NoTabForConnection(App.Logger, App.Name, id, address + ":" + port, App.Options.RequestTimeout.TotalSeconds);
+                return;
+            }
+
+            await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Hands one datagram to a tab's <c>datagram(message, info, env, ctx)</c>; the reply, or null for none.</summary>
+    public ValueTask<ReadOnlyMemory<byte>?> HandleDatagramAsync(ReadOnlyMemory<byte> datagram, EndPoint remote, CancellationToken cancellationToken)
+    {
+        var (address, port) = Describe(remote);
+        var pending = new PendingDatagram(Interlocked.Increment(ref _nextId), datagram, address, port, App.DeadlineFromNow());
+        Pool.Dispatch(pending);
+        return new ValueTask<ReadOnlyMemory<byte>?>(pending.Task);
+    }
+
+    /// <summary>The client's address as text (IPv4-mapped IPv6 shown as IPv4) and port, as a request's ctx has them.</summary>
+    private static (string Address, int Port) Describe(EndPoint? endPoint) => endPoint is IPEndPoint ip
+        ? ((ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address).ToString(), ip.Port)
+        : (string.Empty, 0);
+
+    /// <summary>Waits (bounded) for requests in flight, then closes the tabs and the page server.</summary>
+    public async Task StopAsync(TimeSpan drain)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        _stopping = true;
+        _browser?.Unregister(this);
+        if (_pool is { } pool)
+        {
+            await pool.DrainAsync(drain).ConfigureAwait(false);
+            await pool.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_pageServer is not null)
+        {
+            await _pageServer.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+}

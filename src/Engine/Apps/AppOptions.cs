@@ -1,0 +1,26 @@
+namespace LeanProxy.Engine.Apps;
+
+/// <summary>How one app is served: its tabs, limits and variables. Each default is written here and nowhere else.</summary>
+public sealed record AppOptions
+{
+    /// <summary>Tabs in the pool (default: one per core).</summary>
+    public int Tabs { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Per-request deadline; on expiry the client gets 504.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Values handed to the handler as <c>env</c>.</summary>
+    public IReadOnlyDictionary<string, string> Variables { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Requests queued or in the page at most; beyond this new ones get 503.</summary>
+    public int QueueLimit { get; init; } = 4096;
+
+    /// <summary>How long loading the app in a tab may take.</summary>
+    public TimeSpan LoadTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Exports the app must have (e.g. "fetch" when an HTTP listener is configured).</summary>
+    public IReadOnlyList<string> RequiredExports { get; init; } = ["fetch"];
+
+    /// <summary>Keep one extra tab loaded, ready to replace a tab that crashes.</summary>
+    public bool WarmSpare { get; init; } = true;
+}

@@ -1,0 +1,36 @@
+using System.Text.Json;
+using LeanProxy.Listener;
+
+namespace LeanProxy.Engine.Calls;
+
+/// <summary>One request on its way through the engine; completed exactly once (response, 504, 502 or 503).</summary>
+internal sealed class PendingRequest(int id, ProxyRequest request, long deadline) : PendingCall(id, deadline)
+{
+    // Continuations run synchronously: the one waiting is the HTTP connection, which writes the response and goes
+    // back to reading its socket (non-blocking work). Saves a thread-pool hop on every request.
+    private readonly TaskCompletionSource<ProxyResponse> _completion = new();
+
+    public ProxyRequest Request { get; } = request;
+
+    public Task<ProxyResponse> Task => _completion.Task;
+
+    public override int PayloadLength => Request.Body.Length;
+
+    /// <summary>A crashed tab's requests are retried once when they never ran or are idempotent and safe.</summary>
+    public override bool MayRetry => Attempts == 0 || (Attempts == 1 && HttpMethods.IsIdempotentSafe(Request.KnownMethod));
+
+    public override void Write(Utf8JsonWriter writer) => HostMessageWriter.WriteRequest(writer, Id, Request);
+
+    public bool TryComplete(ProxyResponse response)
+    {
+        if (!TryMarkCompleted())
+        {
+            return false;
+        }
+
+        _completion.SetResult(response);
+        return true;
+    }
+
+    public override bool TryFail(int status, string message) => TryComplete(ProxyResponse.Text(status, message));
+}

@@ -1,0 +1,55 @@
+using System.Text;
+using System.Text.Json;
+using LeanProxy.Cdp.Protocol;
+
+namespace LeanProxy.Engine.Pages;
+
+/// <summary>The page's console and uncaught errors, in the host's log, tagged with the app and tab.</summary>
+internal sealed partial class CdpPage
+{
+    private void OnConsole(ConsoleApiCalledEvent e)
+    {
+        var text = new StringBuilder();
+        foreach (var argument in e.Args)
+        {
+            if (text.Length > 0)
+            {
+                text.Append(' ');
+            }
+
+            text.Append(Describe(argument));
+        }
+
+        switch (e.Type)
+        {
+            case "error" or "assert":
+                EngineLog.ConsoleError(_app.Logger, _app.Name, _tab.Index, e.Type, text.ToString());
+                break;
+            case "warning":
+                EngineLog.ConsoleWarning(_app.Logger, _app.Name, _tab.Index, "warn", text.ToString());
+                break;
+            default:
+                EngineLog.ConsoleInfo(_app.Logger, _app.Name, _tab.Index, e.Type, text.ToString());
+                break;
+        }
+    }
+
+    private void OnException(ExceptionThrownEvent e)
+    {
+        var details = e.ExceptionDetails;
+        var text = details.Exception?.Description ?? details.Text;
+        var location = string.IsNullOrEmpty(details.Url) ? string.Empty : $" ({_describeUrl(details.Url)}:{details.LineNumber + 1}:{details.ColumnNumber + 1})";
+        EngineLog.PageException(_app.Logger, _app.Name, _tab.Index, text + location);
+        LoadFailure.TrySetResult(new PageLoadStatus("error", Message: text, File: details.Url, Line: details.LineNumber + 1, Column: details.ColumnNumber + 1));
+    }
+
+    private static string Describe(RemoteObject value)
+    {
+        if (value.Value is { } json)
+        {
+            return json.ValueKind == JsonValueKind.String ? json.GetString()! : json.GetRawText();
+        }
+
+        return value.UnserializableValue ?? value.Description ?? value.Type;
+    }
+}

@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using System.Text.Json;
+using LeanProxy.Cdp;
+using LeanProxy.Cdp.Protocol;
+using LeanProxy.Engine.Apps;
+using LeanProxy.Engine.Browser;
+using LeanProxy.Engine.Tabs;
+
+namespace LeanProxy.Engine.Pages;
+
+/// <summary>
+/// Opens an app version's pages in the browser: every tab in its own window of the app's own browser context (own
+/// storage, cookies and renderers), directly on the page server's bootstrap page, and waits until the app is loaded.
+/// </summary>
+internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer) : IPageFactory
+{
+    private string? _browserContextId;
+
+    public bool IsAvailable => !browser.Connection.IsClosed;
+
+    public async Task ResetContextAsync(CancellationToken cancellationToken)
+    {
+        var context = await browser.Connection.SendAsync(
+            CdpMethods.TargetCreateBrowserContext,
+            new CreateBrowserContextParams(),
+            CdpJsonContext.Default.CreateBrowserContextParams,
+            CdpJsonContext.Default.CreateBrowserContextResult,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        Volatile.Write(ref _browserContextId, context.BrowserContextId);
+    }
+
+    public async Task DisposeContextAsync()
+    {
+        if (Volatile.Read(ref _browserContextId) is not { } id)
+        {
+            return;
+        }
+
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await browser.Connection.SendAsync(
+                CdpMethods.TargetDisposeBrowserContext,
+                new DisposeBrowserContextParams(id),
+                CdpJsonContext.Default.DisposeBrowserContextParams,
+                cancellationToken: timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is CdpClosedException or CdpException or OperationCanceledException)
+        {
+            // Best effort: the browser is about to close anyway.
+        }
+    }
+
+    public async Task<IPageChannel> OpenAsync(Tab tab, CancellationToken cancellationToken)
+    {
+        var app = tab.App;
+        var connection = browser.Connection;
+        var stopwatch = Stopwatch.StartNew();
+
+        // Open the tab directly on the bootstrap page: the app's modules load while we attach and enable below.
+        var target = await connection.SendAsync(
+            CdpMethods.TargetCreateTarget,
+            new CreateTargetParams(pageServer.BootstrapUrl.ToString(), _browserContextId, NewWindow: true),
+            CdpJsonContext.Default.CreateTargetParams,
+            CdpJsonContext.Default.CreateTargetResult,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        var session = await connection.AttachAsync(target.TargetId, cancellationToken).ConfigureAwait(false);
+        var page = new CdpPage(tab, session, pageServer.Describe);
+        try
+        {
+            // Subscribe before enabling and adding bindings, so that nothing is missed; bindings after Runtime.enable.
+            page.Subscribe();
+            await session.SendAsync(CdpMethods.RuntimeEnable, cancellationToken).ConfigureAwait(false);
+            await session.SendAsync(CdpMethods.InspectorEnable, cancellationToken).ConfigureAwait(false);
+            foreach (var name in app.Bindings.Names)
+            {
+                await session.SendAsync(CdpMethods.RuntimeAddBinding, new AddBindingParams(name), CdpJsonContext.Default.AddBindingParams, cancellationToken).ConfigureAwait(false);
+            }
+
+            using var loadTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            loadTimeout.CancelAfter(app.Options.LoadTimeout);
+            PageLoadStatus status;
+            try
+            {
+                status = await WaitForLoadAsync(page, loadTimeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new AppLoadException($"The app did not finish loading within {app.Options.LoadTimeout.TotalSeconds} s (a top-level await that never settles?).");
+            }
+
+            CheckLoaded(app, status);
+            EngineLog.TabReady(app.Logger, app.Name, tab.Index, stopwatch.ElapsedMilliseconds);
+            return page;
+        }
+        catch
+        {
+            await page.CloseAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Asks the page how loading the app went: <c>__lpStatus()</c> resolves once the app is ready or failed. Until the
+    /// bootstrap page's own script has run (the tab may still show its initial empty document), it is asked again.
+    /// An uncaught exception reported meanwhile (Runtime.exceptionThrown) also settles the load.
+    /// </summary>
+    private static async Task<PageLoadStatus> WaitForLoadAsync(CdpPage page, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var status = page.Session.SendAsync(
+                CdpMethods.RuntimeEvaluate,
+                0,
+                static (writer, _) =>
+                {
+                    writer.WriteString("expression"u8, "typeof __lpStatus === 'function' ? __lpStatus() : ''"u8);
+                    writer.WriteBoolean("awaitPromise"u8, true);
+                    writer.WriteBoolean("returnByValue"u8, true);
+                },
+                static json => ReadStringResult(json),
+                cancellationToken).AsTask();
+            var failure = page.LoadFailure.Task;
+            var finished = await Task.WhenAny(status, failure).ConfigureAwait(false);
+            if (finished == failure)
+            {
+                return await failure.ConfigureAwait(false);
+            }
+
+            var text = await status.ConfigureAwait(false);
+            if (!string.IsNullOrEmpty(text))
+            {
+                return JsonSerializer.Deserialize(text, EngineJsonContext.Default.PageLoadStatus)
+                    ?? throw new AppLoadException("The page reported an unreadable load status.");
+            }
+
+            await Task.Delay(5, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static string? ReadStringResult(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        while (reader.Read())
+        {
+            if (reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("value"u8))
+            {
+                reader.Read();
+                return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            }
+        }
+
+        return null;
+    }
+
+    private void CheckLoaded(AppScope app, PageLoadStatus status)
+    {
+        var entry = app.Bundle.Describe(app.Bundle.EntryPath);
+        switch (status.T)
+        {
+            case "ready":
+                var missing = app.Options.RequiredExports.Where(e => status.Exports?.GetValueOrDefault(e) != true).ToArray();
+                if (missing.Length > 0)
+                {
+                    throw new MissingExportException(missing, $"{entry} has no export default {{ {string.Join(", ", missing)}() }}, which the configured listeners need.");
+                }
+
+                return;
+            case "error":
+                var location = string.IsNullOrEmpty(status.File) ? entry : pageServer.Describe(status.File);
+                throw new AppLoadException($"{location}:{status.Line}:{status.Column}: {status.Message}");
+            default:
+                var missingFiles = pageServer.MissingPaths.Where(p => !p.StartsWith(PageServer.Prefix, StringComparison.Ordinal)).Distinct().ToArray();
+                var where = app.Bundle.SourceRoot ?? "the bundle";
+                throw new AppLoadException(missingFiles.Length > 0
+                    ? $"{entry}: a module could not be loaded; not found in {where}: {string.Join(", ", missingFiles)}"
+                    : $"{entry}: the module graph could not be loaded (a network import failed, or a file is not JavaScript).");
+        }
+    }
+}

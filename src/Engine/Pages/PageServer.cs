@@ -1,0 +1,156 @@
+using System.Collections.Concurrent;
+using System.Collections.Frozen;
+using System.Net;
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+using LeanProxy.Engine.Apps;
+using LeanProxy.Listener;
+using LeanProxy.Listener.Http;
+using Microsoft.Extensions.Logging;
+
+namespace LeanProxy.Engine.Pages;
+
+/// <summary>
+/// The internal page server of one app version (127.0.0.1, ephemeral port, never exposed): serves the bootstrap
+/// page, the runtime's modules and the files of the app's bundle from memory, so the app's relative imports work.
+/// Built on the same HTTP/1.1 listener as the public one. Each app version gets its own server, hence its own origin.
+/// </summary>
+internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
+{
+    public const string Prefix = "/__leanproxy/";
+    public const string RuntimePrefix = Prefix + "runtime/";
+
+    /// <summary>The page runtime's modules (Runtime/*.js), by URL path.</summary>
+    internal static readonly FrozenDictionary<string, byte[]> RuntimeModules = LoadRuntime();
+
+    private readonly AppBundle _bundle;
+    private readonly ILogger _logger;
+    private readonly byte[] _bootPage;
+    private readonly byte[] _bootModule;
+    private readonly ConcurrentQueue<string> _missing = new();
+    private SocketListener? _listener;
+
+    public PageServer(AppBundle bundle, IReadOnlyDictionary<string, string> variables, ILogger logger)
+    {
+        _bundle = bundle;
+        _logger = logger;
+        _bootPage = Encoding.UTF8.GetBytes(BootPage);
+        var config = "{\"env\":" + JsonSerializer.Serialize(new Dictionary<string, string>(variables), EngineJsonContext.Default.DictionaryStringString) + "}";
+        _bootModule = Encoding.UTF8.GetBytes(
+            // The runtime first: it installs Request, Response and fetch before the app's modules are evaluated.
+            $"import {{ start }} from \"{RuntimePrefix}index.js\";\n" +
+            $"import * as app from {JsonSerializer.Serialize(bundle.EntryPath, EngineJsonContext.Default.String)};\n" +
+            $"start(app, {config});\n");
+    }
+
+    /// <summary>The page's origin, e.g. http://127.0.0.1:41234.</summary>
+    public Uri Origin => new($"http://127.0.0.1:{_listener!.EndPoint.Port}");
+
+    public Uri BootstrapUrl => new(Origin, Prefix + "index.html");
+
+    /// <summary>Paths the page asked for that do not exist (to explain a module that failed to load).</summary>
+    public IReadOnlyCollection<string> MissingPaths => _missing;
+
+    public void Start()
+    {
+        var driver = new HttpDriver(this, new HttpListenerOptions { MaxBodyBytes = 0 }, _logger);
+        _listener = SocketListener.Bind(new IPEndPoint(IPAddress.Loopback, 0), driver, maxConnections: 256, _logger);
+        _listener.Start();
+    }
+
+    /// <summary>Maps a page URL (http://127.0.0.1:port/x.js) back to the app's file, for error messages.</summary>
+    public string Describe(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && _listener is not null && uri.Port == _listener.EndPoint.Port
+            ? _bundle.Describe(Uri.UnescapeDataString(uri.AbsolutePath))
+            : url;
+
+    public ValueTask<ProxyResponse> HandleAsync(ProxyRequest request, CancellationToken cancellationToken)
+    {
+        if (request.KnownMethod is not (Listener.HttpMethod.Get or Listener.HttpMethod.Head))
+        {
+            return ValueTask.FromResult(ProxyResponse.Text(405, "Method Not Allowed"));
+        }
+
+        var target = request.TargetString;
+        var query = target.IndexOfAny(['?', '#']);
+        var path = Uri.UnescapeDataString(query >= 0 ? target[..query] : target);
+        return ValueTask.FromResult(path switch
+        {
+            Prefix + "index.html" => File(_bootPage, "text/html; charset=utf-8"),
+            Prefix + "boot.js" => File(_bootModule, ContentTypes.JavaScript),
+            "/favicon.ico" => new ProxyResponse(204),
+            _ when path.StartsWith(RuntimePrefix, StringComparison.Ordinal) && RuntimeModules.TryGetValue(path, out var module) => File(module, ContentTypes.JavaScript),
+            _ => ServeAppFile(path),
+        });
+    }
+
+    private ProxyResponse ServeAppFile(string path)
+    {
+        if (!_bundle.TryGetFile(path, out var file))
+        {
+            _missing.Enqueue(path);
+            EngineLog.PageServerMissing(_logger, path);
+            return ProxyResponse.Text(404, "Not Found");
+        }
+
+        return File(file.Content, file.ContentType);
+    }
+
+    private static ProxyResponse File(ReadOnlyMemory<byte> content, string contentType)
+    {
+        var response = new ProxyResponse(200) { Body = content };
+        response.Headers.Add(new("Content-Type", contentType));
+        response.Headers.Add(new("Cache-Control", "no-store"));
+        return response;
+    }
+
+    private static FrozenDictionary<string, byte[]> LoadRuntime()
+    {
+        const string resourcePrefix = "LeanProxy.Engine.Runtime.";
+        var assembly = Assembly.GetExecutingAssembly();
+        var modules = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var name in assembly.GetManifestResourceNames().Where(n => n.StartsWith(resourcePrefix, StringComparison.Ordinal)))
+        {
+            using var stream = assembly.GetManifestResourceStream(name)!;
+            using var memory = new MemoryStream();
+            stream.CopyTo(memory);
+            modules[RuntimePrefix + name[resourcePrefix.Length..]] = memory.ToArray();
+        }
+
+        return modules.ToFrozenDictionary(StringComparer.Ordinal);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_listener is not null)
+        {
+            await _listener.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    // The tab is created directly on this page, so the app loads while the engine attaches over CDP. How the load
+    // went (ready with its exports, or the error with its file and line) is kept in __lpLoad until the engine asks
+    // for it with __lpStatus(), which waits for the load to settle.
+    private const string BootPage = """
+        <!doctype html>
+        <meta charset="utf-8">
+        <title>LeanProxy</title>
+        <script>
+          let settle;
+          const settled = new Promise((resolve) => { settle = resolve; });
+          globalThis.__lpSettle = (status) => {
+            if (globalThis.__lpLoad) return;
+            globalThis.__lpLoad = status;
+            settle(status);
+          };
+          globalThis.__lpStatus = () => settled.then((status) => JSON.stringify(status));
+          addEventListener("error", (e) => {
+            if (globalThis.__lp) return;
+            __lpSettle({ t: "error", message: String(e.message ?? e), file: e.filename || "", line: e.lineno || 0,
+              column: e.colno || 0, stack: e.error && e.error.stack ? String(e.error.stack) : "" });
+          });
+        </script>
+        <script type="module" src="/__leanproxy/boot.js" onerror="__lpSettle({ t: 'fetch-error' })"></script>
+        """;
+}

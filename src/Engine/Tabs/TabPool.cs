@@ -1,0 +1,333 @@
+using System.Collections.Concurrent;
+using LeanProxy.Cdp;
+using LeanProxy.Engine.Apps;
+using LeanProxy.Engine.Pages;
+
+namespace LeanProxy.Engine.Tabs;
+
+/// <summary>
+/// The lifecycle of an app version's tabs: opens them, keeps a warm spare so that a crashed tab is replaced at once,
+/// replaces tabs that end, re-creates all of them after a browser relaunch, holds calls while no tab is live (a
+/// replacement or a relaunched browser is coming) instead of failing them, and runs the heartbeat that enforces
+/// deadlines and moves queued work off stalled tabs. Which tab takes a call is <see cref="TabPicker"/>'s.
+/// </summary>
+internal sealed class TabPool : ITabOwner, IAsyncDisposable
+{
+    /// <summary>How often deadlines and stalls are checked.</summary>
+    internal static readonly TimeSpan HeartbeatPeriod = TimeSpan.FromMilliseconds(100);
+
+    private readonly Tab?[] _tabs;
+    private readonly ConcurrentQueue<PendingCall> _waiting = new();
+    private readonly Timer? _heartbeat;
+    private readonly Lock _spareLock = new();
+    private Tab? _spare;
+    private Task? _spareCreation;
+    private int _nextTabIndex;
+    private volatile bool _stopping;
+
+    private TabPool(AppScope app, bool heartbeat)
+    {
+        App = app;
+        _tabs = new Tab?[app.Options.Tabs];
+        if (heartbeat)
+        {
+            _heartbeat = new Timer(static state => ((TabPool)state!).Tick(), this, HeartbeatPeriod, HeartbeatPeriod);
+        }
+    }
+
+    public AppScope App { get; }
+
+    public ReadOnlySpan<Tab?> Tabs => _tabs;
+
+    /// <summary>The warm spare, when one is ready.</summary>
+    public Tab? Spare => Volatile.Read(ref _spare);
+
+    /// <summary>The spare being opened, if one is.</summary>
+    internal Task? SpareCreation => _spareCreation;
+
+    public bool IsStopping => _stopping;
+
+    /// <summary>Calls queued in tabs, in pages, or waiting for a tab.</summary>
+    public int Outstanding
+    {
+        get
+        {
+            var total = _waiting.Count;
+            foreach (var tab in _tabs)
+            {
+                total += tab?.Outstanding ?? 0;
+            }
+
+            return total;
+        }
+    }
+
+    /// <summary>Opens every tab; returns once the app is loaded in all of them. <paramref name="heartbeat"/> false: the caller calls <see cref="Tick"/>.</summary>
+    public static async Task<TabPool> CreateAsync(AppScope app, CancellationToken cancellationToken, bool heartbeat = true)
+    {
+        var pool = new TabPool(app, heartbeat);
+        try
+        {
+            await app.Pages.ResetContextAsync(cancellationToken).ConfigureAwait(false);
+            await pool.FillAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await pool.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return pool;
+    }
+
+    /// <summary>Opens every tab (in parallel), then starts the spare in the background.</summary>
+    private async Task FillAsync(CancellationToken cancellationToken)
+    {
+        var tabs = await Task.WhenAll(Enumerable.Range(0, _tabs.Length).Select(_ => OpenTabAsync(cancellationToken))).ConfigureAwait(false);
+        tabs.CopyTo(_tabs, 0);
+        FlushWaiting();
+
+        // The spare is not needed to serve: start it once the first requests had the machine to themselves.
+        if (App.Options.WarmSpare)
+        {
+            _ = Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None).ContinueWith(_ => EnsureSpare(), TaskScheduler.Default);
+        }
+    }
+
+    private Task<Tab> OpenTabAsync(CancellationToken cancellationToken) =>
+        Tab.OpenAsync(App, Interlocked.Increment(ref _nextTabIndex) - 1, this, cancellationToken);
+
+    /// <summary>After the browser was relaunched: a new context and new tabs; calls held meanwhile go to them.</summary>
+    public async Task RebindAsync(CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _spare, null);
+        await App.Pages.ResetContextAsync(cancellationToken).ConfigureAwait(false);
+        await FillAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends a call to the best tab, or holds it until a tab is live.</summary>
+    public void Dispatch(PendingCall call)
+    {
+        if (TabPicker.ForCall(_tabs) is { } tab)
+        {
+            tab.Enqueue(call);
+        }
+        else
+        {
+            _waiting.Enqueue(call);
+        }
+    }
+
+    /// <summary>The live tab a new connection should live on; null when none is live.</summary>
+    public Tab? PickForConnection() => TabPicker.ForConnection(_tabs);
+
+    void ITabOwner.Redispatch(PendingCall call) => Dispatch(call);
+
+    void ITabOwner.OnTabProgress(Tab tab)
+    {
+        if (!_waiting.IsEmpty)
+        {
+            FlushWaiting();
+        }
+    }
+
+    void ITabOwner.OnTabEnded(Tab tab, string reason, List<PendingCall> orphans)
+    {
+        if (Spare == tab)
+        {
+            Volatile.Write(ref _spare, null);
+            EnsureSpare();
+            return;
+        }
+
+        // Promote the spare first, so that retried calls find a live tab.
+        var slot = Array.IndexOf(_tabs, tab);
+        if (slot >= 0 && !_stopping)
+        {
+            var spare = Interlocked.Exchange(ref _spare, null);
+            if (spare is not null && !spare.IsDead)
+            {
+                _tabs[slot] = spare;
+                EnsureSpare();
+            }
+            else if (App.Pages.IsAvailable)
+            {
+                _ = ReplaceAsync(slot);
+            }
+        }
+
+        foreach (var call in orphans)
+        {
+            if (call.IsCompleted)
+            {
+                continue;
+            }
+
+            if (call.MayRetry && !_stopping)
+            {
+                Dispatch(call);
+            }
+            else
+            {
+                call.TryFail(502, "Bad Gateway: the tab handling this request crashed");
+            }
+        }
+
+        _ = tab.CloseAsync();
+    }
+
+    private async Task ReplaceAsync(int slot)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(App.Options.LoadTimeout);
+            _tabs[slot] = await OpenTabAsync(timeout.Token).ConfigureAwait(false);
+            FlushWaiting();
+        }
+        catch (Exception ex) when (ex is CdpException or CdpClosedException or AppLoadException or OperationCanceledException or TimeoutException)
+        {
+            EngineLog.ReplaceFailed(App.Logger, App.Name, slot, ex);
+        }
+    }
+
+    /// <summary>Starts opening a spare tab unless one exists or is on its way.</summary>
+    internal void EnsureSpare()
+    {
+        if (!App.Options.WarmSpare || _stopping || !App.Pages.IsAvailable)
+        {
+            return;
+        }
+
+        lock (_spareLock)
+        {
+            if (Volatile.Read(ref _spare) is not null || _spareCreation is { IsCompleted: false })
+            {
+                return;
+            }
+
+            _spareCreation = CreateSpareAsync();
+        }
+    }
+
+    private async Task CreateSpareAsync()
+    {
+        await Task.Yield();
+        try
+        {
+            using var timeout = new CancellationTokenSource(App.Options.LoadTimeout);
+            var spare = await OpenTabAsync(timeout.Token).ConfigureAwait(false);
+            if (_stopping)
+            {
+                await spare.CloseAsync().ConfigureAwait(false);
+                return;
+            }
+
+            Volatile.Write(ref _spare, spare);
+
+            // A tab may have died while the spare was loading: fill its slot now.
+            for (var i = 0; i < _tabs.Length; i++)
+            {
+                if (_tabs[i] is null or { IsDead: true } && Interlocked.Exchange(ref _spare, null) is { } promoted)
+                {
+                    _tabs[i] = promoted;
+                    FlushWaiting();
+                    EnsureSpare();
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is CdpException or CdpClosedException or AppLoadException or OperationCanceledException or TimeoutException)
+        {
+            EngineLog.ReplaceFailed(App.Logger, App.Name, -1, ex);
+        }
+    }
+
+    private void FlushWaiting()
+    {
+        var count = _waiting.Count;
+        for (var i = 0; i < count && _waiting.TryDequeue(out var waiting); i++)
+        {
+            Dispatch(waiting);
+        }
+    }
+
+    /// <summary>
+    /// The heartbeat: every tab checks its deadlines and whether it is stalled; a stalled tab's queued calls move to a
+    /// tab that answers (work stealing); held calls past their deadline get 504, the others are dispatched again.
+    /// </summary>
+    public void Tick()
+    {
+        var now = App.Now;
+        foreach (var tab in _tabs)
+        {
+            tab?.Tick(now);
+        }
+
+        foreach (var tab in _tabs)
+        {
+            if (tab is { IsStalled: true, Sender.QueuedCalls: > 0 } && TabPicker.ForCall(_tabs, exclude: tab) is { IsStalled: false })
+            {
+                var moved = tab.Sender.TakeQueuedCalls();
+                foreach (var call in moved)
+                {
+                    // Picked again one by one, so that the moved calls spread over the tabs that answer.
+                    (TabPicker.ForCall(_tabs, exclude: tab) ?? tab).Enqueue(call);
+                }
+
+                if (moved.Count > 0)
+                {
+                    EngineLog.WorkMoved(App.Logger, App.Name, tab.Index, moved.Count);
+                }
+            }
+        }
+
+        if (!_waiting.IsEmpty)
+        {
+            var count = _waiting.Count;
+            for (var i = 0; i < count && _waiting.TryDequeue(out var call); i++)
+            {
+                if (now >= call.Deadline)
+                {
+                    call.TryFail(504, "Gateway Timeout");
+                }
+                else
+                {
+                    Dispatch(call);
+                }
+            }
+        }
+    }
+
+    /// <summary>Waits until no call is outstanding in any tab, or the timeout passes.</summary>
+    public async Task DrainAsync(TimeSpan timeout)
+    {
+        _stopping = true;
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (Environment.TickCount64 < deadline && Outstanding > 0)
+        {
+            await Task.Delay(20).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stopping = true;
+        if (_heartbeat is not null)
+        {
+            await _heartbeat.DisposeAsync().ConfigureAwait(false);
+        }
+
+        while (_waiting.TryDequeue(out var call))
+        {
+            call.TryFail(503, "Service Unavailable: shutting down");
+        }
+
+        if (_spareCreation is { } spareCreation)
+        {
+            await spareCreation.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        await Task.WhenAll(_tabs.Append(Spare).OfType<Tab>().Select(t => t.CloseAsync())).ConfigureAwait(false);
+        await App.Pages.DisposeContextAsync().ConfigureAwait(false);
+    }
+}

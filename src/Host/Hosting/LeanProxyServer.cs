@@ -1,0 +1,183 @@
+using System.Net;
+using System.Net.Sockets;
+using LeanProxy.Engine.Apps;
+using LeanProxy.Host.Cli;
+using LeanProxy.Engine.Browser;
+using LeanProxy.Listener;
+using LeanProxy.Listener.Http;
+using LeanProxy.Listener.Tcp;
+using LeanProxy.Listener.Udp;
+using Microsoft.Extensions.Logging;
+
+namespace LeanProxy.Host.Hosting;
+
+/// <summary>A listener port that could not be bound: the flag that named it, the endpoint and why.</summary>
+public sealed class ListenerBindException(string flag, IPEndPoint endPoint, SocketException inner)
+    : Exception($"{flag} {EndpointParser.Format(endPoint)}: {Describe(inner)}", inner)
+{
+    private static string Describe(SocketException ex) => ex.SocketErrorCode switch
+    {
+        SocketError.AddressAlreadyInUse => "the address is already in use.",
+        SocketError.AddressNotAvailable => "the address is not available on this machine.",
+        SocketError.AccessDenied => "permission denied (ports below 1024 need privileges).",
+        _ => ex.Message,
+    };
+}
+
+/// <summary>
+/// The composition root shared by <c>serve</c> and <c>bench</c>: binds every listener first (so a port in use fails at
+/// once, before Chromium starts), then starts the browser host and the app host, then starts accepting. Stopping
+/// goes the other way: stop accepting and drain, stop the app host, close the browser.
+/// </summary>
+public sealed class LeanProxyServer : IAsyncDisposable
+{
+    private readonly ServerPlan _plan;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly List<(SocketListener Listener, string Scheme)> _listeners = [];
+    private readonly List<UdpListener> _datagramListeners = [];
+    private readonly AppRouter _router = new();
+    private BrowserHost? _browser;
+    private AppHost? _app;
+    private int _stopped;
+
+    private LeanProxyServer(ServerPlan plan, ILoggerFactory loggerFactory)
+    {
+        _plan = plan;
+        _loggerFactory = loggerFactory;
+    }
+
+    public BrowserHost Browser => _browser ?? throw new InvalidOperationException("The server is not started.");
+
+    public AppHost App => _app ?? throw new InvalidOperationException("The server is not started.");
+
+    /// <summary>Every bound listener as scheme://host:port, in the order of the plan.</summary>
+    public IEnumerable<string> Endpoints =>
+        _listeners.Select(l => $"{l.Scheme}://{EndpointParser.Format(l.Listener.EndPoint)}")
+            .Concat(_datagramListeners.Select(l => $"udp://{EndpointParser.Format(l.EndPoint)}"));
+
+    public IPEndPoint FirstEndPoint => _listeners.Count > 0 ? _listeners[0].Listener.EndPoint : _datagramListeners[0].EndPoint;
+
+    /// <summary>Completes (with the reason) when the node can no longer serve: the browser is gone for good.</summary>
+    public Task<string> Failed => Browser.Failed;
+
+    /// <summary>Reads the app and binds every listener; throws <see cref="ListenerBindException"/> naming the flag of a port that cannot be bound.</summary>
+    public static async Task<LeanProxyServer> BindAsync(ServerPlan plan, ILoggerFactory loggerFactory)
+    {
+        var server = new LeanProxyServer(plan, loggerFactory);
+        try
+        {
+            server.BindListeners();
+        }
+        catch
+        {
+            await server.DisposeListenersAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return server;
+    }
+
+    private void BindListeners()
+    {
+        var logger = _loggerFactory.CreateLogger("LeanProxy.Listener");
+        var http = new HttpDriver(_router, _plan.Http, _loggerFactory.CreateLogger("LeanProxy.Http"));
+        var tcp = new TcpDriver(new LateBound(this), _loggerFactory.CreateLogger("LeanProxy.Tcp"));
+        var udp = new UdpDriver(new LateBound(this));
+        foreach (var endPoint in _plan.HttpEndpoints)
+        {
+            _listeners.Add((Bind("--http", endPoint, () => SocketListener.Bind(endPoint, http, _plan.Http.MaxConnections, logger)), "http"));
+        }
+
+        foreach (var endPoint in _plan.TcpEndpoints)
+        {
+            _listeners.Add((Bind("--tcp", endPoint, () => SocketListener.Bind(endPoint, tcp, _plan.Http.MaxConnections, logger)), "tcp"));
+        }
+
+        foreach (var endPoint in _plan.UdpEndpoints)
+        {
+            _datagramListeners.Add(Bind("--udp", endPoint, () => UdpListener.Bind(endPoint, udp, ServerPlan.UdpMaxInFlight, logger)));
+        }
+    }
+
+    private static T Bind<T>(string flag, IPEndPoint endPoint, Func<T> bind)
+    {
+        try
+        {
+            return bind();
+        }
+        catch (SocketException ex)
+        {
+            throw new ListenerBindException(flag, endPoint, ex);
+        }
+    }
+
+    /// <summary>Starts the browser and the app (loaded in every tab), then accepts on every listener.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var bundle = AppBundle.Load(_plan.AppPath);
+        _browser = await BrowserHost.StartAsync(_plan.Browser, _loggerFactory, cancellationToken).ConfigureAwait(false);
+        var app = AppHost.Create(bundle, _plan.App with { RequiredExports = _plan.RequiredExports }, _loggerFactory);
+        await app.StartAsync(_browser, cancellationToken).ConfigureAwait(false);
+        _app = app;
+        _router.Swap(app);
+        foreach (var (listener, _) in _listeners)
+        {
+            listener.Start();
+        }
+
+        foreach (var listener in _datagramListeners)
+        {
+            listener.Start();
+        }
+    }
+
+    /// <summary>Stops accepting, finishes what is in flight (bounded), then closes the tabs and Chromium (profile deleted).</summary>
+    public async Task StopAsync(TimeSpan drain)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        await Task.WhenAll(_listeners.Select(l => l.Listener.StopAsync(drain)).Concat(_datagramListeners.Select(l => l.StopAsync(drain)))).ConfigureAwait(false);
+        if (_app is not null)
+        {
+            await _app.StopAsync(drain).ConfigureAwait(false);
+        }
+
+        if (_browser is not null)
+        {
+            await _browser.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await DisposeListenersAsync().ConfigureAwait(false);
+    }
+
+    private async Task DisposeListenersAsync()
+    {
+        foreach (var (listener, _) in _listeners)
+        {
+            await listener.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var listener in _datagramListeners)
+        {
+            await listener.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _listeners.Clear();
+        _datagramListeners.Clear();
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+
+    /// <summary>The raw listeners' handler: bound before the app host exists, forwards to it once started.</summary>
+    private sealed class LateBound(LeanProxyServer server) : IProxyConnectionHandler, IProxyDatagramHandler
+    {
+        public ValueTask HandleConnectionAsync(StreamConnection connection, CancellationToken cancellationToken) =>
+            server.App.HandleConnectionAsync(connection, cancellationToken);
+
+        public ValueTask<ReadOnlyMemory<byte>?> HandleDatagramAsync(ReadOnlyMemory<byte> datagram, EndPoint remote, CancellationToken cancellationToken) =>
+            server.App.HandleDatagramAsync(datagram, remote, cancellationToken);
+    }
+}

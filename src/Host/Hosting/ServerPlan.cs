@@ -1,0 +1,35 @@
+using System.Net;
+using LeanProxy.Engine.Apps;
+using LeanProxy.Engine.Browser;
+using LeanProxy.Listener;
+
+namespace LeanProxy.Host.Hosting;
+
+/// <summary>What to run: the browser, the app and its listeners. Built from the command line by <c>serve</c> and <c>bench</c>.</summary>
+public sealed record ServerPlan
+{
+    /// <summary>Datagrams handled at the same time per UDP listener at most; more are dropped and counted.</summary>
+    public const int UdpMaxInFlight = 1024;
+
+    public required string AppPath { get; init; }
+
+    public BrowserOptions Browser { get; init; } = new();
+
+    public AppOptions App { get; init; } = new();
+
+    public HttpListenerOptions Http { get; init; } = new();
+
+    public IReadOnlyList<IPEndPoint> HttpEndpoints { get; init; } = [];
+
+    public IReadOnlyList<IPEndPoint> TcpEndpoints { get; init; } = [];
+
+    public IReadOnlyList<IPEndPoint> UdpEndpoints { get; init; } = [];
+
+    /// <summary>The exports the app needs for these listeners: fetch for HTTP, connect for TCP, datagram for UDP.</summary>
+    public IReadOnlyList<string> RequiredExports =>
+    [
+        .. HttpEndpoints.Count > 0 ? ["fetch"] : Array.Empty<string>(),
+        .. TcpEndpoints.Count > 0 ? ["connect"] : Array.Empty<string>(),
+        .. UdpEndpoints.Count > 0 ? ["datagram"] : Array.Empty<string>(),
+    ];
+}
