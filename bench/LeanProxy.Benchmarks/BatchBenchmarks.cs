@@ -2,7 +2,8 @@ using System.Buffers;
 using System.Net;
 using System.Text;
 using BenchmarkDotNet.Attributes;
-using LeanProxy.Engine;
+using LeanProxy.Engine.Calls;
+using LeanProxy.Engine.Protocol;
 using LeanProxy.Listener;
 using LeanProxy.Listener.Http;
 
@@ -32,7 +33,7 @@ public class BatchBenchmarks
             _batch.Add(new PendingRequest(i + 1, request, long.MaxValue));
         }
 
-        var items = string.Join(",", Enumerable.Range(1, Requests).Select(i => $"[{i},200,\"\",[\"content-type\",\"application/json\"],\"{{\\\"method\\\":\\\"GET\\\",\\\"path\\\":\\\"/bench/path\\\",\\\"n\\\":{i}}}\",1]"));
+        var items = string.Join(",", Enumerable.Range(1, Requests).Select(i => $"[1,{i},200,\"\",[\"content-type\",\"application/json\"],\"{{\\\"method\\\":\\\"GET\\\",\\\"path\\\":\\\"/bench/path\\\",\\\"n\\\":{i}}}\",1]"));
         _result = Encoding.UTF8.GetBytes($"{{\"result\":{{\"type\":\"object\",\"value\":[{items}]}}}}");
     }
 
@@ -40,10 +41,10 @@ public class BatchBenchmarks
     public int EncodeRequests()
     {
         _output.ResetWrittenCount();
-        BatchWriter.Write(_output, _batch);
+        HostMessageWriter.WriteBatch(_output, _batch);
         return _output.WrittenCount;
     }
 
     [Benchmark]
-    public int DecodeResponses() => ResponseReader.ReadEvaluateResult(_result).Items.Count;
+    public int DecodeResponses() => PageMessageReader.ReadEvaluateResult(_result).Messages.Count;
 }

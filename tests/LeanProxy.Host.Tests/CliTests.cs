@@ -1,3 +1,4 @@
+using LeanProxy.Engine.Apps;
 using LeanProxy.Host;
 using LeanProxy.Host.Cli;
 
@@ -117,18 +118,31 @@ public sealed class CliTests
             Vars = ["A=1", "B=x=y"],
             MaxBody = 1000,
         };
-        var (engine, http, endpoints, _) = ServeCommand.Validate(options);
-        Assert.That(engine.Tabs, Is.EqualTo(3));
-        Assert.That(engine.RequestTimeout, Is.EqualTo(TimeSpan.FromSeconds(2.5)));
-        Assert.That(engine.Variables, Is.EquivalentTo(new Dictionary<string, string> { ["A"] = "1", ["B"] = "x=y" }));
-        Assert.That(http.MaxBodyBytes, Is.EqualTo(1000));
-        Assert.That(endpoints.Select(EndpointParser.Format), Is.EqualTo(new[] { "127.0.0.1:0", "[::1]:8081", "127.0.0.1:9" }));
+        var (plan, _) = ServeCommand.Validate(options);
+        Assert.That(plan.App.Tabs, Is.EqualTo(3));
+        Assert.That(plan.App.RequestTimeout, Is.EqualTo(TimeSpan.FromSeconds(2.5)));
+        Assert.That(plan.App.Variables, Is.EquivalentTo(new Dictionary<string, string> { ["A"] = "1", ["B"] = "x=y" }));
+        Assert.That(plan.Http.MaxBodyBytes, Is.EqualTo(1000));
+        Assert.That(plan.HttpEndpoints.Select(EndpointParser.Format), Is.EqualTo(new[] { "127.0.0.1:0", "[::1]:8081", "127.0.0.1:9" }));
+        Assert.That(plan.RequiredExports, Is.EqualTo(new[] { "fetch" }));
+    }
+
+    [Test]
+    public void UnsetOptionsKeepTheDefaultsOfTheirOptionsTypes()
+    {
+        var (plan, _) = ServeCommand.Validate(new ServeOptions { App = ExampleApp, Tcp = ["127.0.0.1:0"], Udp = ["127.0.0.1:0"] });
+        var defaults = new AppOptions();
+        Assert.That((plan.App.Tabs, plan.App.RequestTimeout, plan.App.QueueLimit, plan.App.LoadTimeout, plan.App.WarmSpare),
+            Is.EqualTo((defaults.Tabs, defaults.RequestTimeout, defaults.QueueLimit, defaults.LoadTimeout, defaults.WarmSpare)));
+        Assert.That(plan.Http.MaxBodyBytes, Is.EqualTo(new LeanProxy.Listener.HttpListenerOptions().MaxBodyBytes));
+        Assert.That(plan.HttpEndpoints, Is.Empty, "no default HTTP listener when a raw one is given");
+        Assert.That(plan.RequiredExports, Is.EqualTo(new[] { "connect", "datagram" }));
     }
 
     [Test]
     public void WithoutHttpTheDefaultIs8080OnLoopback()
     {
-        var (_, _, endpoints, _) = ServeCommand.Validate(new ServeOptions { App = ExampleApp });
-        Assert.That(endpoints.Select(EndpointParser.Format), Is.EqualTo(new[] { "127.0.0.1:8080" }));
+        var (plan, _) = ServeCommand.Validate(new ServeOptions { App = ExampleApp });
+        Assert.That(plan.HttpEndpoints.Select(EndpointParser.Format), Is.EqualTo(new[] { "127.0.0.1:8080" }));
     }
 }

@@ -34,8 +34,14 @@ public sealed class ResilienceTests
         Assert.That(others, Is.Not.Empty.And.All.EqualTo("GET /describe"));
 
         // The spinning tab was stopped with Runtime.terminateExecution and kept its state: both tabs answer again.
-        var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => client.GetStringAsync("/spins", cancellationToken)));
-        Assert.That(answers, Does.Contain("1"), "the tab that spun answers, with its module state intact");
+        // (While it was stuck, new work went to the other tab; once terminated, it takes its share again.)
+        var answers = new List<string>();
+        while (!answers.Contains("1"))
+        {
+            answers.AddRange(await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => client.GetStringAsync("/spins", cancellationToken))));
+        }
+
+        Assert.That(answers, Is.All.EqualTo("0").Or.EqualTo("1"), "the tab that spun answers, with its module state intact");
         Assert.That(host.Stderr, Does.Contain("timed out").And.Contain("terminating"));
     }
 
