@@ -22,7 +22,7 @@ public class CdpBenchmarks
         "__lp.d([[1,\"GET\",\"http://127.0.0.1:8080/bench/path?x=1\",[\"Host\",\"127.0.0.1:8080\",\"User-Agent\",\"wrk/4.1\"],null,0,\"127.0.0.1\",50000]])");
 
     private CdpConnection _connection = null!;
-    private PooledBufferWriter _expression = null!;
+    private LeanProxy.Buffers.PooledBuffer _expression = null!;
 
     [GlobalSetup]
     public void Setup()

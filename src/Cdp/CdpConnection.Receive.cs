@@ -79,11 +79,14 @@ public sealed partial class CdpConnection
 
     private void Invoke(ReadOnlySpan<byte> session, ReadOnlySpan<byte> method, ReadOnlySpan<byte> parameters, string? sessionId)
     {
-        Span<char> key = stackalloc char[session.Length + 1 + method.Length];
-        if (key.Length > 512)
+        // The guard comes before the stack allocation: a frame's method and session are the peer's to choose.
+        var length = session.Length + 1 + method.Length;
+        if (length > 512)
         {
             return;
         }
+
+        Span<char> key = stackalloc char[length];
 
         var written = Encoding.UTF8.GetChars(session, key);
         key[written++] = '|';

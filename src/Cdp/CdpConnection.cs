@@ -1,3 +1,4 @@
+using LeanProxy.Buffers;
 using System.Collections.Concurrent;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -152,7 +153,7 @@ public sealed partial class CdpConnection : IAsyncDisposable
         return AwaitSendAsync(send, buffer, pending);
     }
 
-    private async ValueTask<TResult> AwaitSendAsync<TResult>(ValueTask send, PooledBufferWriter buffer, PendingCall<TResult> pending)
+    private async ValueTask<TResult> AwaitSendAsync<TResult>(ValueTask send, PooledBuffer buffer, PendingCall<TResult> pending)
     {
         try
         {
@@ -223,7 +224,7 @@ public sealed partial class CdpConnection : IAsyncDisposable
         }
     }
 
-    private static void WriteCommand<TState>(PooledBufferWriter buffer, int id, string method, string? sessionId, TState state, CdpParamsWriter<TState>? writeParams)
+    private static void WriteCommand<TState>(PooledBuffer buffer, int id, string method, string? sessionId, TState state, CdpParamsWriter<TState>? writeParams)
     {
         var writer = t_writer ??= new Utf8JsonWriter(buffer, WriterOptions);
         writer.Reset(buffer);

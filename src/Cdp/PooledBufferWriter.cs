@@ -1,28 +1,15 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using LeanProxy.Buffers;
 
 namespace LeanProxy.Cdp;
 
-/// <summary>An <see cref="IBufferWriter{T}"/> over arrays from the shared pool; instances are recycled too.</summary>
-public sealed class PooledBufferWriter : IBufferWriter<byte>
+/// <summary>A cache of <see cref="PooledBuffer"/>s for commands: renting and returning one allocates nothing.</summary>
+public static class PooledBufferWriter
 {
     private const int MaxCached = 32;
     private const int MaxRetainedBytes = 1024 * 1024;
-    private static readonly ConcurrentQueue<PooledBufferWriter> s_cache = new();
-
-    private byte[] _buffer;
-    private int _written;
-
-    private PooledBufferWriter(int initialCapacity)
-    {
-        _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
-    }
-
-    public int WrittenCount => _written;
-
-    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
-
-    public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
+    private static readonly ConcurrentQueue<PooledBuffer> s_cache = new();
 
     /// <summary>
     /// A writer that takes nothing: what a cached <see cref="System.Text.Json.Utf8JsonWriter"/> is reset to so that it
@@ -30,60 +17,19 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>
     /// </summary>
     public static IBufferWriter<byte> Nowhere { get; } = new NowhereWriter();
 
-    public static PooledBufferWriter Rent() => s_cache.TryDequeue(out var writer) ? writer : new PooledBufferWriter(4096);
+    public static PooledBuffer Rent() => s_cache.TryDequeue(out var buffer) ? buffer : new PooledBuffer(4096);
 
-    public static void Return(PooledBufferWriter writer)
+    public static void Return(PooledBuffer buffer)
     {
-        writer._written = 0;
-        if (writer._buffer.Length > MaxRetainedBytes)
-        {
-            ArrayPool<byte>.Shared.Return(writer._buffer);
-            writer._buffer = ArrayPool<byte>.Shared.Rent(4096);
-        }
-
+        buffer.Reset(MaxRetainedBytes);
         if (s_cache.Count < MaxCached)
         {
-            s_cache.Enqueue(writer);
+            s_cache.Enqueue(buffer);
         }
         else
         {
-            ArrayPool<byte>.Shared.Return(writer._buffer);
-            writer._buffer = [];
+            buffer.Dispose();
         }
-    }
-
-    public void Clear() => _written = 0;
-
-    public void Advance(int count) => _written += count;
-
-    public Memory<byte> GetMemory(int sizeHint = 0)
-    {
-        Ensure(sizeHint);
-        return _buffer.AsMemory(_written);
-    }
-
-    public Span<byte> GetSpan(int sizeHint = 0)
-    {
-        Ensure(sizeHint);
-        return _buffer.AsSpan(_written);
-    }
-
-    private void Ensure(int sizeHint)
-    {
-        sizeHint = Math.Max(sizeHint, 256);
-        if (_buffer.Length - _written >= sizeHint)
-        {
-            return;
-        }
-
-        var next = ArrayPool<byte>.Shared.Rent(Math.Max(_written + sizeHint, _buffer.Length * 2));
-        _buffer.AsSpan(0, _written).CopyTo(next);
-        if (_buffer.Length > 0)
-        {
-            ArrayPool<byte>.Shared.Return(_buffer);
-        }
-
-        _buffer = next;
     }
 
     private sealed class NowhereWriter : IBufferWriter<byte>

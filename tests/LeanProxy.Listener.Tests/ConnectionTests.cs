@@ -197,6 +197,20 @@ public sealed class ConnectionTests
 
     [Test]
     [CancelAfter(10_000)]
+    public async Task ABodyThatStallsGets408SayingSo(CancellationToken cancellationToken)
+    {
+        var handler = RecordingHandler.Echo();
+        await using var harness = new PipeHarness(handler, new HttpListenerOptions { BodyStallTimeout = TimeSpan.FromMilliseconds(300) });
+        await harness.SendAsync("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc", cancellationToken);
+        var response = await harness.ReadResponseAsync(cancellationToken);
+        Assert.That(response!.Status, Is.EqualTo(408));
+        Assert.That(response.Body, Does.Contain("body not received in time"), "not reported as a headers timeout");
+        await harness.Run.WaitAsync(cancellationToken);
+        Assert.That(handler.Calls, Is.Zero);
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
     public async Task AnIdleKeepAliveConnectionIsClosed(CancellationToken cancellationToken)
     {
         await using var harness = new PipeHarness(RecordingHandler.Echo(), new HttpListenerOptions { KeepAliveTimeout = TimeSpan.FromMilliseconds(300) });

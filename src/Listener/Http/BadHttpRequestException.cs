@@ -25,7 +25,7 @@ public sealed class BadHttpRequestException : Exception
         RequestRejectionReason.BodyTooLarge => 413,
         RequestRejectionReason.UnsupportedHttpVersion => 505,
         RequestRejectionReason.UnsupportedTransferCoding => 501,
-        RequestRejectionReason.HeadersTimeout => 408,
+        RequestRejectionReason.HeadersTimeout or RequestRejectionReason.BodyTimeout => 408,
         _ => 400,
     };
 
@@ -64,6 +64,7 @@ public sealed class BadHttpRequestException : Exception
         RequestRejectionReason.BodyTooLarge => "Request body too large",
         RequestRejectionReason.UnexpectedEndOfBody => "Connection closed before the body was complete",
         RequestRejectionReason.HeadersTimeout => "Request headers not received in time",
+        RequestRejectionReason.BodyTimeout => "Request body not received in time",
         _ => reason.ToString(),
     };
 }

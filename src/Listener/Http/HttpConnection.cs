@@ -1,3 +1,4 @@
+using LeanProxy.Buffers;
 using System.Buffers;
 using System.IO.Pipelines;
 using Microsoft.Extensions.Logging;
@@ -23,7 +24,7 @@ internal sealed class HttpConnection(StreamConnection connection, IProxyRequestH
         ConnectionId = connection.Id,
     };
 
-    private readonly BodyBuffer _body = new();
+    private readonly PooledBuffer _body = new();
     private bool _unflushed;
 
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -69,7 +70,7 @@ internal sealed class HttpConnection(StreamConnection connection, IProxyRequestH
                 await FlushAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            _body.Reset();
+            _body.Reset(keepAtMost: 256 * 1024);
             if (framing.Body == BodyKind.ContentLength)
             {
                 await ReadContentLengthBodyAsync(framing.ContentLength, cancellationToken).ConfigureAwait(false);
@@ -79,7 +80,7 @@ internal sealed class HttpConnection(StreamConnection connection, IProxyRequestH
                 await ReadChunkedBodyAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            _request.Body = _body.Memory;
+            _request.Body = _body.WrittenMemory;
             var keepAlive = await HandleAsync(framing.KeepAlive).ConfigureAwait(false);
             if (!keepAlive || _context.StopRequested)
             {
@@ -249,7 +250,7 @@ internal sealed class HttpConnection(StreamConnection connection, IProxyRequestH
         {
             _reader.AdvanceTo(result.Buffer.Start);
             ListenerLog.Timeout(logger, connection.Id, TimeoutKind.Body);
-            BadHttpRequestException.Throw(RequestRejectionReason.HeadersTimeout, "request body stalled");
+            BadHttpRequestException.Throw(RequestRejectionReason.BodyTimeout);
         }
 
         return result;

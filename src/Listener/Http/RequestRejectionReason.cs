@@ -27,4 +27,5 @@ public enum RequestRejectionReason
     BodyTooLarge,
     UnexpectedEndOfBody,
     HeadersTimeout,
+    BodyTimeout,
 }
