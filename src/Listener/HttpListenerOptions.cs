@@ -1,6 +1,6 @@
 namespace LeanProxy.Listener;
 
-/// <summary>Limits and timeouts of the HTTP/1.1 driver. Defaults follow the reliability contract of DESIGN.md.</summary>
+/// <summary>Limits and timeouts of the HTTP/1.1 driver. Defaults follow the reliability contract in README.md ("When things go wrong").</summary>
 public sealed class HttpListenerOptions
 {
     public int MaxRequestLineBytes { get; set; } = 8 * 1024;

@@ -139,7 +139,8 @@ public sealed class LifecycleTests
         var port = ((IPEndPoint)blocker.LocalEndpoint).Port;
         await using var host = LeanProxyProcess.Start("serve", LeanProxyProcess.ExamplePath("hello"), "--http", $"127.0.0.1:{port}", "--tabs", "1");
         Assert.That(await host.WaitForExitAsync(cancellationToken), Is.EqualTo(1));
-        Assert.That(host.Stderr, Does.Contain($"127.0.0.1:{port}").And.Contain("in use"));
+        Assert.That(host.Stderr, Does.Contain($"--http 127.0.0.1:{port}").And.Contain("in use"));
+        Assert.That(host.Stderr, Does.Not.Contain("Chromium"), "the ports are bound before Chromium is launched");
     }
 
     [Test]

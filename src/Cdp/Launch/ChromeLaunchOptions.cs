@@ -16,7 +16,7 @@ public sealed class ChromeLaunchOptions
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// The lean switch set (see DESIGN.md): headless, no GPU, none of the background services that would try
+    /// The lean switch set (docs/ARCHITECTURE.md, "The browser"): headless, no GPU, none of the background services that would try
     /// the closed network, no spare or omnibox renderers, and no throttling of tabs we drive.
     /// </summary>
     public static IReadOnlyList<string> LeanSwitches { get; } =

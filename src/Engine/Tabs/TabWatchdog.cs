@@ -53,11 +53,15 @@ internal sealed class TabWatchdog(Tab tab)
             }
         }
 
-        foreach (var call in tab.Sender.QueuedSnapshot)
+        // Enumerating a ConcurrentQueue makes its next enqueues allocate new segments: only when calls are queued.
+        if (tab.Sender.QueuedCalls > 0)
         {
-            if (now >= call.Deadline)
+            foreach (var call in tab.Sender.QueuedSnapshot)
             {
-                TimeOut(call); // still queued: the sender skips it once it is completed
+                if (now >= call.Deadline)
+                {
+                    TimeOut(call); // still queued: the sender skips it once it is completed
+                }
             }
         }
 
