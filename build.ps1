@@ -32,6 +32,20 @@ function Confirm-Chromium {
   exit 1
 }
 
+function Confirm-Postgres {
+  $initdb = Get-ChildItem -Path '/usr/lib/postgresql/*/bin/initdb' -ErrorAction SilentlyContinue | Select-Object -Last 1
+  if ($initdb) { Step "PostgreSQL: $($initdb.FullName)"; return }
+  $isRoot = $IsLinux -and ((& id -u) -eq '0')
+  if ($isRoot -and (Get-Command apt-get -ErrorAction SilentlyContinue)) {
+    Invoke-Step 'apt-get' @('update', '-qq')
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    Invoke-Step 'apt-get' @('install', '-y', '-qq', 'postgresql')
+    return
+  }
+  Write-Host "error: PostgreSQL (initdb) was not found; the store tests start their own throwaway cluster with it.`n  Install it, e.g. on Debian/Ubuntu:  sudo apt-get install postgresql"
+  exit 1
+}
+
 $verb = if ($args.Count -gt 0) { $args[0] } else { '' }
 $rest = if ($args.Count -gt 1) { $args[1..($args.Count - 1)] } else { @() }
 switch ($verb) {
@@ -47,6 +61,7 @@ switch ($verb) {
   }
   'test' {
     Confirm-Chromium
+    Confirm-Postgres
     Invoke-Step 'dotnet' @('build', 'LeanProxy.sln', '-c', 'Release', '-v', 'quiet', '-nologo')
     Invoke-Step 'dotnet' @('test', 'LeanProxy.sln', '-c', 'Release', '--no-build', '-v', 'quiet', '-nologo', '--logger', 'console;verbosity=normal')
   }

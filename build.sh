@@ -32,6 +32,25 @@ MSG
   exit 1
 }
 
+# Makes sure PostgreSQL's server binaries are there for the store tests (they start their own throwaway cluster with
+# initdb; never a system cluster): Debian's postgresql package when missing and root; otherwise says how.
+ensure_postgres() {
+  if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    step "PostgreSQL: $(ls -d /usr/lib/postgresql/*/bin/initdb | tail -1)"
+    return
+  fi
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    run apt-get update -qq
+    run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+    return
+  fi
+  cat >&2 <<'MSG'
+error: PostgreSQL (initdb) was not found; the store tests start their own throwaway cluster with it.
+  Install it, e.g. on Debian/Ubuntu:  sudo apt-get install postgresql
+MSG
+  exit 1
+}
+
 usage() {
   cat >&2 <<'MSG'
 usage: ./build.sh run [APP] [-- serve options]   build and serve APP (default examples/hello) on 127.0.0.1:8080
@@ -56,6 +75,7 @@ case "$verb" in
     ;;
   test)
     ensure_chromium
+    ensure_postgres
     run dotnet build LeanProxy.sln -c Release -v quiet -nologo
     run dotnet test LeanProxy.sln -c Release --no-build -v quiet -nologo --logger "console;verbosity=normal"
     ;;
