@@ -16,32 +16,49 @@ public static class AppStores
         ["pool_max"] = "Maximum Pool Size",
     };
 
+    /// <summary>Checks a store URI without opening anything; throws <see cref="ArgumentException"/> with a message for the user.</summary>
+    public static void Check(string uri)
+    {
+        if (uri.StartsWith("postgres://", StringComparison.Ordinal) || uri.StartsWith("postgresql://", StringComparison.Ordinal))
+        {
+            ParsePostgres(uri);
+            return;
+        }
+
+        ParseSqlite(uri);
+    }
+
     /// <summary>Opens (does not connect to) the store; throws <see cref="ArgumentException"/> with a message for the user.</summary>
     public static IAppStore Open(string uri)
     {
-        if (uri.StartsWith("sqlite:", StringComparison.Ordinal))
-        {
-            var path = uri["sqlite:".Length..];
-            if (path.StartsWith("//", StringComparison.Ordinal))
-            {
-                path = path[2..];
-            }
-
-            if (path.Length == 0)
-            {
-                throw new ArgumentException("--store sqlite:PATH needs a file path, e.g. sqlite:/var/lib/leanproxy/store.db.");
-            }
-
-            return new SqliteAppStore(path);
-        }
-
         if (uri.StartsWith("postgres://", StringComparison.Ordinal) || uri.StartsWith("postgresql://", StringComparison.Ordinal))
         {
             var (connectionString, description) = ParsePostgres(uri);
             return new PostgresAppStore(connectionString, description);
         }
 
-        throw new ArgumentException($"--store {Redact(uri)}: expected sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB.");
+        return new SqliteAppStore(ParseSqlite(uri));
+    }
+
+    private static string ParseSqlite(string uri)
+    {
+        if (!uri.StartsWith("sqlite:", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"--store {Redact(uri)}: expected sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB.");
+        }
+
+        var path = uri["sqlite:".Length..];
+        if (path.StartsWith("//", StringComparison.Ordinal))
+        {
+            path = path[2..];
+        }
+
+        if (path.Length == 0)
+        {
+            throw new ArgumentException("--store sqlite:PATH needs a file path, e.g. sqlite:/var/lib/leanproxy/store.db.");
+        }
+
+        return path;
     }
 
     internal static (string ConnectionString, string Description) ParsePostgres(string uri)

@@ -21,17 +21,52 @@ public static class ServeCommand
     {
         if (string.IsNullOrWhiteSpace(options.App))
         {
-            throw new UsageException("Missing APP: the entry module file or app folder to serve.");
+            throw new UsageException("Missing APP: the entry module file or app folder to serve (or --store URI to run a node).");
         }
 
-        var endpoints = options.Http.Select(value => EndpointParser.Parse("--http", value)).ToArray();
+        foreach (var (flag, given) in new[] { ("--domain", options.Domain is not null), ("--admin", options.Admin is not null), ("--admin-token-file", options.AdminTokenFile is not null), ("--max-tabs", options.MaxTabs is not null), ("--max-bundle", options.MaxBundle is not null) })
+        {
+            if (given)
+            {
+                throw new UsageException($"{flag} is for a node (serve --store URI), not for serve APP.");
+            }
+        }
+
+        var shared = ValidateShared(options);
         var tcp = options.Tcp.Select(value => EndpointParser.Parse("--tcp", value)).ToArray();
         var udp = options.Udp.Select(value => EndpointParser.Parse("--udp", value)).ToArray();
+        var endpoints = shared.Http;
         if (endpoints.Length == 0 && tcp.Length == 0 && udp.Length == 0)
         {
             endpoints = [new IPEndPoint(IPAddress.Loopback, 8080)];
         }
 
+        try
+        {
+            AppBundle.Check(options.App);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new UsageException(ex.Message);
+        }
+
+        var plan = new ServerPlan
+        {
+            AppPath = options.App,
+            Browser = shared.Browser,
+            App = shared.App,
+            Http = shared.Listener,
+            HttpEndpoints = endpoints,
+            TcpEndpoints = tcp,
+            UdpEndpoints = udp,
+        };
+        return (plan, shared.Level);
+    }
+
+    /// <summary>What <c>serve APP</c> and a node share: the browser, the options of each app, the HTTP listeners, the log level.</summary>
+    internal static (BrowserOptions Browser, AppOptions App, HttpListenerOptions Listener, IPEndPoint[] Http, LogLevel Level) ValidateShared(ServeOptions options, AppOptions? defaults = null)
+    {
+        var endpoints = options.Http.Select(value => EndpointParser.Parse("--http", value)).ToArray();
         if (options.Tabs is < 1 or > 256)
         {
             throw new UsageException($"--tabs {options.Tabs}: must be between 1 and 256.");
@@ -87,38 +122,26 @@ public static class ServeCommand
             throw new UsageException($"--log-level {options.LogLevel}: expected trace, debug, information, warning or error.");
         }
 
-        try
-        {
-            AppBundle.Check(options.App);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new UsageException(ex.Message);
-        }
-
         // Only what the command line gives replaces a default (each default is written once, in its options type).
-        var app = new AppOptions { Variables = variables, WarmSpare = !options.NoSpare };
+        var app = (defaults ?? new AppOptions()) with { Variables = variables };
+        app = options.NoSpare ? app with { WarmSpare = false } : app;
         app = options.Tabs is { } tabs ? app with { Tabs = tabs } : app;
         app = options.Timeout is { } seconds ? app with { RequestTimeout = TimeSpan.FromSeconds(seconds) } : app;
         app = options.Queue is { } queue ? app with { QueueLimit = queue } : app;
         var http = new HttpListenerOptions();
         http.MaxBodyBytes = options.MaxBody ?? http.MaxBodyBytes;
         http.MaxConnections = options.MaxConnections ?? http.MaxConnections;
-        var plan = new ServerPlan
-        {
-            AppPath = options.App,
-            Browser = new BrowserOptions { ChromePath = options.Chrome, BrowserUrl = browserUrl, ChromeArguments = [.. options.ChromeArgs] },
-            App = app,
-            Http = http,
-            HttpEndpoints = endpoints,
-            TcpEndpoints = tcp,
-            UdpEndpoints = udp,
-        };
-        return (plan, level);
+        var browser = new BrowserOptions { ChromePath = options.Chrome, BrowserUrl = browserUrl, ChromeArguments = [.. options.ChromeArgs] };
+        return (browser, app, http, endpoints, level);
     }
 
     public static async Task<int> RunAsync(ServeOptions options, TextWriter stdout, TextWriter stderr)
     {
+        if (options.Store is not null)
+        {
+            return await NodeCommand.RunAsync(options, stdout, stderr).ConfigureAwait(false);
+        }
+
         var (plan, level) = Validate(options);
         using var loggerFactory = HostLogging.Create(level);
         var logger = loggerFactory.CreateLogger("LeanProxy");

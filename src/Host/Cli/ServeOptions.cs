@@ -7,8 +7,26 @@ namespace LeanProxy.Host.Cli;
 [Verb("serve", isDefault: false, HelpText = "Serve an app's export default { fetch, connect, datagram } from headless Chromium tabs.")]
 public sealed class ServeOptions
 {
-    [Value(0, MetaName = "APP", Required = true, HelpText = "Entry module file, or a folder whose index.js/index.mjs is the entry.")]
+    [Value(0, MetaName = "APP", Required = false, HelpText = "Entry module file, or a folder whose index.js/index.mjs is the entry (or --store for a node).")]
     public string App { get; set; } = string.Empty;
+
+    [Option("store", HelpText = "Run as a node serving every app of this store: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB (instead of APP).")]
+    public string? Store { get; set; }
+
+    [Option("domain", HelpText = "Node: apps are reached as NAME.DOMAIN (default localhost: http://NAME.localhost:PORT/ works with no DNS set-up).")]
+    public string? Domain { get; set; }
+
+    [Option("admin", HelpText = "Node: the admin API's listener HOST:PORT (deploys, apps, /healthz, /readyz); off unless given.")]
+    public string? Admin { get; set; }
+
+    [Option("admin-token-file", HelpText = "Node: a file holding the admin API's bearer token (or $LEANPROXY_ADMIN_TOKEN); required unless --admin is on loopback.")]
+    public string? AdminTokenFile { get; set; }
+
+    [Option("max-tabs", HelpText = "Node: tabs of all apps together at most (default 4 per core).")]
+    public int? MaxTabs { get; set; }
+
+    [Option("max-bundle", HelpText = "Node: the largest bundle a deploy may upload, in bytes (default 26214400 = 25 MiB); larger gets 413.")]
+    public long? MaxBundle { get; set; }
 
     [Option("http", HelpText = "HTTP/1.1 listener HOST:PORT calling fetch(request, env, ctx) (repeatable; port 0 = ephemeral). Default 127.0.0.1:8080 unless --tcp or --udp is given.")]
     public IEnumerable<string> Http { get; set; } = [];

@@ -1,0 +1,286 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using LeanProxy.Engine.Apps;
+using LeanProxy.Engine.Browser;
+using LeanProxy.Host.Node;
+using LeanProxy.Listener;
+using LeanProxy.Store;
+using Microsoft.Extensions.Logging;
+
+namespace LeanProxy.Host.Admin;
+
+/// <summary>
+/// The control plane of a node (PLATFORM.md, "Admin API and CLI"), on its own listener: deploy, list, show, roll back
+/// and delete apps; health and readiness. Every <c>/v1/*</c> call needs <c>Authorization: Bearer TOKEN</c> when the node
+/// has a token (compared in constant time). Errors are JSON <c>{"error", "message"}</c> with a precise status, and a
+/// refused call changes nothing.
+/// </summary>
+internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions options, byte[]? tokenHash, Func<string, string> appUrl, ILoggerFactory loggerFactory) : IProxyRequestHandler
+{
+    private readonly ILogger _logger = loggerFactory.CreateLogger("LeanProxy.Admin");
+
+    /// <summary>How a token is kept and compared: its SHA-256 (equal lengths for the constant-time comparison).</summary>
+    public static byte[] HashToken(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
+
+    public async ValueTask<ProxyResponse> HandleAsync(ProxyRequest request, CancellationToken cancellationToken)
+    {
+        var target = request.TargetString;
+        var query = target.IndexOf('?');
+        var path = query >= 0 ? target[..query] : target;
+        var method = request.KnownMethod;
+        try
+        {
+            switch (path)
+            {
+                case "/healthz" when method is Listener.HttpMethod.Get or Listener.HttpMethod.Head:
+                    return Json(200, new Health("ok"), AdminJsonContext.Default.Health);
+                case "/readyz" when method is Listener.HttpMethod.Get or Listener.HttpMethod.Head:
+                    return Ready();
+            }
+
+            if (!path.StartsWith("/v1/", StringComparison.Ordinal))
+            {
+                return Error(404, "not_found", $"No such endpoint: {path}.");
+            }
+
+            if (!Authorized(request))
+            {
+                NodeLog.Unauthorized(_logger, path, 401);
+                var unauthorized = Error(401, "unauthorized", "This call needs Authorization: Bearer TOKEN (the node's --admin-token-file).");
+                unauthorized.Headers.Add(new("WWW-Authenticate", "Bearer"));
+                return unauthorized;
+            }
+
+            var parts = path["/v1/".Length..].Split('/');
+            return (parts, method) switch
+            {
+                (["apps"], Listener.HttpMethod.Get) => await ListAsync(cancellationToken).ConfigureAwait(false),
+                (["apps", var name], Listener.HttpMethod.Put) => await DeployAsync(name, request, query >= 0 ? target[(query + 1)..] : string.Empty, cancellationToken).ConfigureAwait(false),
+                (["apps", var name], Listener.HttpMethod.Get) => await ShowAsync(name, cancellationToken).ConfigureAwait(false),
+                (["apps", var name], Listener.HttpMethod.Delete) => await DeleteAsync(name, cancellationToken).ConfigureAwait(false),
+                (["apps", var name, "rollback"], Listener.HttpMethod.Post) => await RollbackAsync(name, request, cancellationToken).ConfigureAwait(false),
+                (["apps"] or ["apps", _] or ["apps", _, "rollback"], _) => Error(405, "method_not_allowed", $"{request.Method} is not allowed on {path}."),
+                _ => Error(404, "not_found", $"No such endpoint: {path}."),
+            };
+        }
+        catch (StoreUnreachableException ex)
+        {
+            return Error(503, "store_unavailable", ex.Message);
+        }
+    }
+
+    private bool Authorized(ProxyRequest request)
+    {
+        if (tokenHash is null)
+        {
+            return true; // loopback only: the node refuses a non-loopback admin listener without a token
+        }
+
+        for (var i = 0; i < request.HeaderCount; i++)
+        {
+            if (!Ascii.EqualsIgnoreCase(request.HeaderName(i), "authorization"u8))
+            {
+                continue;
+            }
+
+            var value = request.HeaderValue(i);
+            if (value.Length > 7 && Ascii.EqualsIgnoreCase(value[..7], "bearer "u8))
+            {
+                return CryptographicOperations.FixedTimeEquals(SHA256.HashData(value[7..].Trim((byte)' ')), tokenHash);
+            }
+        }
+
+        return false;
+    }
+
+    private ProxyResponse Ready()
+    {
+        var reasons = new List<string>();
+        if (!apps.StoreReachable)
+        {
+            reasons.Add($"the store {apps.Store.Description} is unreachable");
+        }
+
+        if (browser.Failed.IsCompleted || browser.Connection.IsClosed)
+        {
+            reasons.Add("the browser is not running");
+        }
+
+        return Json(reasons.Count == 0 ? 200 : 503, new Readiness(reasons.Count == 0, reasons, apps.Revision), AdminJsonContext.Default.Readiness);
+    }
+
+    private async Task<ProxyResponse> DeployAsync(string name, ProxyRequest request, string query, CancellationToken cancellationToken)
+    {
+        if (!AppNames.IsValid(name))
+        {
+            return Refused(name, 400, "bad_name", $"'{name}' is not an app name: a DNS label (a-z, 0-9 and '-', 1 to 63 characters, not starting or ending with '-').");
+        }
+
+        var variables = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var decoded = Uri.UnescapeDataString(pair.Replace('+', ' '));
+            if (!decoded.StartsWith("var=", StringComparison.Ordinal) || decoded.IndexOf('=', 4) is var equals && equals <= 4)
+            {
+                return Refused(name, 400, "bad_variable", $"'{decoded}': variables are given as var=KEY=VALUE.");
+            }
+
+            variables[decoded[4..equals]] = decoded[(equals + 1)..];
+        }
+
+        if (request.Body.Length > options.MaxBundleBytes)
+        {
+            return Refused(name, 413, "bundle_too_large", $"The bundle is {request.Body.Length} bytes; this node takes at most {options.MaxBundleBytes} (--max-bundle).");
+        }
+
+        AppBundle bundle;
+        try
+        {
+            bundle = BundleArchive.Read(name, request.Body);
+        }
+        catch (BundleArchiveException ex)
+        {
+            var (status, code) = ex.Reason switch
+            {
+                BundleRejection.TooLarge => (413, "bundle_too_large"),
+                BundleRejection.NoEntry => (422, "no_entry_module"),
+                BundleRejection.TooManyFiles => (400, "too_many_files"),
+                _ => (400, "bad_bundle"),
+            };
+            return Refused(name, status, code, ex.Message);
+        }
+
+        // Loaded in a scratch tab first: a module that does not load is refused and nothing changes.
+        var scratch = AppHost.Create(bundle, options.App with { Tabs = 1, WarmSpare = false, Variables = variables }, loggerFactory);
+        try
+        {
+            await scratch.StartAsync(browser, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is AppLoadException or MissingExportException)
+        {
+            return Refused(name, 422, "load_failed", "The app failed to load: " + ex.Message);
+        }
+        finally
+        {
+            await scratch.StopAsync(TimeSpan.Zero).ConfigureAwait(false);
+        }
+
+        var outcome = await Store(() => apps.Store.DeployAsync(name, bundle.Sha256, request.Body, variables, cancellationToken)).ConfigureAwait(false);
+        await SyncAsync(cancellationToken).ConfigureAwait(false);
+        NodeLog.AdminChange(_logger, outcome.Created ? "deployed" : "unchanged", name, outcome.Version);
+        return Json(outcome.Created ? 201 : 200, new DeployResult(name, outcome.Version, bundle.Sha256, appUrl(name), outcome.Created), AdminJsonContext.Default.DeployResult);
+    }
+
+    private async Task<ProxyResponse> ListAsync(CancellationToken cancellationToken)
+    {
+        var list = await Store(() => apps.Store.ListAppsAsync(cancellationToken)).ConfigureAwait(false);
+        return Json(200, new AppList([.. list.Select(a => new AppSummary(a.Name, a.ActiveVersion, a.Sha256, appUrl(a.Name), a.UpdatedAt))]), AdminJsonContext.Default.AppList);
+    }
+
+    private async Task<ProxyResponse> ShowAsync(string name, CancellationToken cancellationToken)
+    {
+        var app = await Store(() => apps.Store.GetAppAsync(name, cancellationToken)).ConfigureAwait(false);
+        if (app is null)
+        {
+            return Error(404, "no_such_app", $"There is no app named {name}.");
+        }
+
+        var versions = await Store(() => apps.Store.ListVersionsAsync(name, cancellationToken)).ConfigureAwait(false);
+        var detail = new AppDetail(
+            app.Name, app.ActiveVersion, app.Sha256, appUrl(app.Name), app.UpdatedAt,
+            [.. versions.Select(v => new VersionInfo(v.Version, v.Sha256, v.Size, [.. v.Variables.Keys.Order(StringComparer.Ordinal)], v.CreatedAt, v.Version == app.ActiveVersion))],
+            new NodeState(Environment.MachineName, apps.RunningVersion(name)));
+        return Json(200, detail, AdminJsonContext.Default.AppDetail);
+    }
+
+    private async Task<ProxyResponse> RollbackAsync(string name, ProxyRequest request, CancellationToken cancellationToken)
+    {
+        RollbackRequest? body;
+        try
+        {
+            body = JsonSerializer.Deserialize(request.Body.Span, AdminJsonContext.Default.RollbackRequest);
+        }
+        catch (JsonException ex)
+        {
+            return Error(400, "bad_request", "The body must be {\"version\": N}: " + ex.Message);
+        }
+
+        if (body is null || body.Version < 1)
+        {
+            return Error(400, "bad_request", "The body must be {\"version\": N} with N a version number from 1.");
+        }
+
+        var outcome = await Store(() => apps.Store.RollbackAsync(name, body.Version, cancellationToken)).ConfigureAwait(false);
+        switch (outcome)
+        {
+            case RollbackOutcome.NoSuchApp:
+                return Error(404, "no_such_app", $"There is no app named {name}.");
+            case RollbackOutcome.NoSuchVersion:
+                return Error(404, "no_such_version", $"The app {name} has no version {body.Version}.");
+        }
+
+        await SyncAsync(cancellationToken).ConfigureAwait(false);
+        NodeLog.AdminChange(_logger, "rolled back", name, body.Version);
+        return Json(200, new RollbackResult(name, body.Version), AdminJsonContext.Default.RollbackResult);
+    }
+
+    private async Task<ProxyResponse> DeleteAsync(string name, CancellationToken cancellationToken)
+    {
+        if (!await Store(() => apps.Store.DeleteAsync(name, cancellationToken)).ConfigureAwait(false))
+        {
+            return Error(404, "no_such_app", $"There is no app named {name}.");
+        }
+
+        await SyncAsync(cancellationToken).ConfigureAwait(false);
+        NodeLog.AdminChange(_logger, "deleted", name, 0);
+        return Json(200, new DeleteResult(name, true), AdminJsonContext.Default.DeleteResult);
+    }
+
+    /// <summary>This node applies the change before it answers; the others follow the store within about a second.</summary>
+    private async Task SyncAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await apps.SyncAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The change is in the store; this node catches up on its next poll.
+        }
+    }
+
+    private static async Task<T> Store<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not (OperationCanceledException or StoreUnreachableException) && IsStoreFailure(ex))
+        {
+            throw new StoreUnreachableException("The store is unreachable: " + ex.GetBaseException().Message, ex);
+        }
+    }
+
+    private static bool IsStoreFailure(Exception ex) => ex is System.Data.Common.DbException or System.Net.Sockets.SocketException or IOException or TimeoutException;
+
+    private ProxyResponse Refused(string name, int status, string code, string message)
+    {
+        NodeLog.DeployRefused(_logger, name, status, message);
+        return Error(status, code, message);
+    }
+
+    private static ProxyResponse Error(int status, string code, string message) =>
+        Json(status, new ApiError(code, message), AdminJsonContext.Default.ApiError);
+
+    private static ProxyResponse Json<T>(int status, T value, JsonTypeInfo<T> type)
+    {
+        var response = new ProxyResponse(status) { Body = JsonSerializer.SerializeToUtf8Bytes(value, type) };
+        response.Headers.Add(new("Content-Type", "application/json"));
+        response.Headers.Add(new("Cache-Control", "no-store"));
+        return response;
+    }
+
+    private sealed class StoreUnreachableException(string message, Exception inner) : Exception(message, inner);
+}

@@ -1,0 +1,42 @@
+using System.Text.Json.Serialization;
+
+namespace LeanProxy.Host.Admin;
+
+/// <summary>An error of the admin API: a stable code and a sentence for people.</summary>
+public sealed record ApiError(string Error, string Message);
+
+public sealed record DeployResult(string Name, int Version, string Sha256, string Url, bool Created);
+
+public sealed record AppSummary(string Name, int Version, string Sha256, string Url, DateTimeOffset UpdatedAt);
+
+public sealed record AppList(IReadOnlyList<AppSummary> Apps);
+
+/// <summary>A version as the API shows it: its variables by name only (values may be secrets).</summary>
+public sealed record VersionInfo(int Version, string Sha256, long Size, IReadOnlyList<string> Variables, DateTimeOffset CreatedAt, bool Active);
+
+/// <summary>Where the app runs: on this node, which version (null when it has not been requested here yet).</summary>
+public sealed record NodeState(string Node, int? RunningVersion);
+
+public sealed record AppDetail(string Name, int Version, string Sha256, string Url, DateTimeOffset UpdatedAt, IReadOnlyList<VersionInfo> Versions, NodeState Node);
+
+public sealed record RollbackRequest(int Version);
+
+public sealed record RollbackResult(string Name, int Version);
+
+public sealed record DeleteResult(string Name, bool Deleted);
+
+public sealed record Health(string Status);
+
+public sealed record Readiness(bool Ready, IReadOnlyList<string> Reasons, long Revision);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false)]
+[JsonSerializable(typeof(ApiError))]
+[JsonSerializable(typeof(DeployResult))]
+[JsonSerializable(typeof(AppList))]
+[JsonSerializable(typeof(AppDetail))]
+[JsonSerializable(typeof(RollbackRequest))]
+[JsonSerializable(typeof(RollbackResult))]
+[JsonSerializable(typeof(DeleteResult))]
+[JsonSerializable(typeof(Health))]
+[JsonSerializable(typeof(Readiness))]
+public sealed partial class AdminJsonContext : JsonSerializerContext;

@@ -1,0 +1,173 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using LeanProxy.Cdp;
+using LeanProxy.Cdp.Launch;
+using LeanProxy.Host.Hosting;
+using LeanProxy.Host.Node;
+using Microsoft.Extensions.Logging;
+
+namespace LeanProxy.Host.Cli;
+
+/// <summary><c>leanproxy serve --store URI</c>: a node serving every app of the store, routed by Host.</summary>
+public static class NodeCommand
+{
+    /// <summary>Checks a node's options; throws <see cref="UsageException"/> naming a bad flag.</summary>
+    public static (NodePlan Plan, LogLevel Level) Validate(ServeOptions options, Func<string, string?>? environment = null)
+    {
+        environment ??= Environment.GetEnvironmentVariable;
+        if (!string.IsNullOrEmpty(options.App))
+        {
+            throw new UsageException($"APP {options.App} and --store exclude each other: serve one app, or run a node serving the store's apps.");
+        }
+
+        if (options.Tcp.Any() || options.Udp.Any())
+        {
+            throw new UsageException("--tcp and --udp are for serve APP; a node serves HTTP, routed by Host.");
+        }
+
+        var defaults = new NodeOptions();
+        var shared = ServeCommand.ValidateShared(options, defaults.App);
+        var endpoints = shared.Http.Length > 0 ? shared.Http : [new IPEndPoint(IPAddress.Loopback, 8080)];
+
+        var domain = (options.Domain ?? defaults.Domain).Trim('.').ToLowerInvariant();
+        if (domain.Length == 0 || domain.Split('.').Any(label => !LeanProxy.Engine.Apps.AppNames.IsValid(label)))
+        {
+            throw new UsageException($"--domain {options.Domain}: expected a domain name such as localhost or apps.example.com.");
+        }
+
+        if (options.MaxTabs is < 1)
+        {
+            throw new UsageException($"--max-tabs {options.MaxTabs}: must be at least 1.");
+        }
+
+        if (options.MaxBundle is < 1024)
+        {
+            throw new UsageException($"--max-bundle {options.MaxBundle}: must be at least 1024 bytes.");
+        }
+
+        IPEndPoint? admin = options.Admin is null ? null : EndpointParser.Parse("--admin", options.Admin);
+        string? token = null;
+        if (options.AdminTokenFile is { } file)
+        {
+            try
+            {
+                token = File.ReadAllText(file).Trim();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new UsageException($"--admin-token-file {file}: {ex.Message}");
+            }
+
+            if (token.Length < 16)
+            {
+                throw new UsageException($"--admin-token-file {file}: the token must be at least 16 characters.");
+            }
+        }
+        else if (environment("LEANPROXY_ADMIN_TOKEN") is { Length: > 0 } fromEnvironment)
+        {
+            token = fromEnvironment.Trim();
+        }
+
+        if (admin is not null && token is null && !IPAddress.IsLoopback(admin.Address))
+        {
+            throw new UsageException($"--admin {options.Admin}: an admin listener on a non-loopback address needs a token (--admin-token-file FILE or LEANPROXY_ADMIN_TOKEN).");
+        }
+
+        try
+        {
+            LeanProxy.Store.AppStores.Check(options.Store!);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new UsageException(ex.Message);
+        }
+
+        var node = defaults with
+        {
+            Domain = domain,
+            App = shared.App,
+            MaxTabs = options.MaxTabs ?? defaults.MaxTabs,
+            MaxBundleBytes = options.MaxBundle ?? defaults.MaxBundleBytes,
+        };
+        var plan = new NodePlan
+        {
+            StoreUri = options.Store!,
+            Browser = shared.Browser,
+            Node = node,
+            Http = shared.Listener,
+            HttpEndpoints = endpoints,
+            AdminEndpoint = admin,
+            AdminToken = token,
+        };
+        return (plan, shared.Level);
+    }
+
+    public static async Task<int> RunAsync(ServeOptions options, TextWriter stdout, TextWriter stderr)
+    {
+        var (plan, level) = Validate(options);
+        using var loggerFactory = HostLogging.Create(level);
+        var logger = loggerFactory.CreateLogger("LeanProxy");
+        using var stop = new CancellationTokenSource();
+        var signal = "signal";
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
+
+        NodeServer server;
+        try
+        {
+            server = await NodeServer.BindAsync(plan, loggerFactory).ConfigureAwait(false);
+        }
+        catch (ListenerBindException ex)
+        {
+            await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return 1;
+        }
+
+        try
+        {
+            await server.StartAsync(stop.Token).ConfigureAwait(false);
+            foreach (var endpoint in server.Endpoints)
+            {
+                await stdout.WriteLineAsync($"listening {endpoint}").ConfigureAwait(false);
+            }
+
+            await stdout.FlushAsync().ConfigureAwait(false);
+            var failed = server.Failed;
+            var stopped = Task.Delay(Timeout.Infinite, stop.Token);
+            if (await Task.WhenAny(failed, stopped).ConfigureAwait(ConfigureAwaitOptions.None) == failed)
+            {
+                HostLog.BrowserLost(logger, failed.Result);
+                return 1;
+            }
+
+            HostLog.Stopping(logger, signal);
+            return 0;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return 0;
+        }
+        catch (StoreStartException ex)
+        {
+            await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return 1;
+        }
+        catch (Exception ex) when (ex is ChromeNotFoundException or ChromeLaunchException or CdpClosedException or HttpRequestException or System.Net.WebSockets.WebSocketException)
+        {
+            await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return 1;
+        }
+        finally
+        {
+            await server.StopAsync(ServeCommand.DrainTimeout).ConfigureAwait(false);
+            HostLog.Stopped(logger);
+        }
+
+        void Handle(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            signal = context.Signal.ToString();
+            stop.Cancel();
+        }
+    }
+}

@@ -1,0 +1,315 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using LeanProxy.Engine.Apps;
+using LeanProxy.Engine.Browser;
+using LeanProxy.Store;
+using Microsoft.Extensions.Logging;
+
+namespace LeanProxy.Host.Node;
+
+/// <summary>
+/// A node's apps: what the store says (each app's active version) and what runs here (an app host per app that was
+/// requested). Follows the store's revision and applies every change without a restart: a new version is started
+/// first and then routed to (blue/green), the old one drains; a deleted app stops being routed. While the store is
+/// unreachable the node serves what it has, says it is not ready, and catches up when the store is back.
+/// </summary>
+internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
+{
+    private readonly IAppStore _store;
+    private readonly BrowserHost _browser;
+    private readonly NodeOptions _options;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, NodeApp> _apps = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte[]> _archives = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _sync = new(1, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _following;
+    private long _revision;
+    private volatile bool _storeReachable = true;
+
+    public NodeApps(IAppStore store, BrowserHost browser, NodeOptions options, ILoggerFactory loggerFactory)
+    {
+        _store = store;
+        _browser = browser;
+        _options = options;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger("LeanProxy.Node");
+        Router = AppRouter.ByHost(options.Domain, this);
+    }
+
+    public AppRouter Router { get; }
+
+    public IAppStore Store => _store;
+
+    public bool StoreReachable => _storeReachable;
+
+    public long Revision => Interlocked.Read(ref _revision);
+
+    /// <summary>Tabs of the running app hosts.</summary>
+    public int RunningTabs => _apps.Values.Sum(a => a.Running is null ? 0 : a.Running.Options.Tabs);
+
+    /// <summary>The version of NAME running on this node, if it runs here.</summary>
+    public int? RunningVersion(string name) => _apps.TryGetValue(name, out var app) && app.Running is not null ? app.RunningVersion : null;
+
+    /// <summary>Reads every app from the store (the schema migrated first); then follows the store in the background.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await _store.MigrateAsync(cancellationToken).ConfigureAwait(false);
+        var changes = await _store.GetChangesAsync(0, cancellationToken).ConfigureAwait(false);
+        foreach (var app in changes.Apps.Where(a => !a.Deleted))
+        {
+            _apps[app.Name] = new NodeApp(app);
+        }
+
+        Interlocked.Exchange(ref _revision, changes.Revision);
+        NodeLog.Loaded(_logger, _store.Description, changes.Revision, _apps.Count);
+        _following = FollowAsync(_stop.Token);
+    }
+
+    /// <summary>Reads the store's changes now and applies them (the node that took a deploy serves it when it answers).</summary>
+    public async Task SyncAsync(CancellationToken cancellationToken)
+    {
+        await _sync.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var changes = await _store.GetChangesAsync(Revision, cancellationToken).ConfigureAwait(false);
+            if (!_storeReachable)
+            {
+                _storeReachable = true;
+                NodeLog.StoreBack(_logger, _store.Description, Revision);
+            }
+
+            foreach (var app in changes.Apps)
+            {
+                await ApplyAsync(app).ConfigureAwait(false);
+            }
+
+            Interlocked.Exchange(ref _revision, changes.Revision);
+        }
+        finally
+        {
+            _sync.Release();
+        }
+    }
+
+    private async Task FollowAsync(CancellationToken cancellationToken)
+    {
+        var backoff = TimeSpan.Zero;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await SyncAsync(cancellationToken).ConfigureAwait(false);
+                backoff = TimeSpan.Zero;
+                await Task.Delay(_options.PollInterval, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // Any failure of the store (connection refused, a timeout, a server going away mid-query): logged once
+                // until it is reachable again, never once per poll.
+                if (_storeReachable)
+                {
+                    _storeReachable = false;
+                    NodeLog.StoreUnreachable(_logger, _store.Description, ex.GetBaseException().Message);
+                }
+
+                backoff = TimeSpan.FromMilliseconds(Math.Min(Math.Max(backoff.TotalMilliseconds * 2, 500), 5000));
+                try
+                {
+                    await Task.Delay(backoff, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>Applies one app's change: a new active version (started here only if the app runs here), or a delete.</summary>
+    private async Task ApplyAsync(StoredApp change)
+    {
+        if (change.Deleted)
+        {
+            if (_apps.TryRemove(change.Name, out var gone))
+            {
+                await gone.Gate.WaitAsync().ConfigureAwait(false);
+                try
+                {
+                    Router.Remove(change.Name);
+                    NodeLog.Deleted(_logger, change.Name);
+                    if (gone.Running is { } host)
+                    {
+                        gone.Running = null;
+                        _ = RetireAsync(host);
+                    }
+                }
+                finally
+                {
+                    gone.Gate.Release();
+                }
+            }
+
+            return;
+        }
+
+        var app = _apps.GetOrAdd(change.Name, _ => new NodeApp(change));
+        await app.Gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            app.Desired = change;
+            if (app.Running is null || app.RunningVersion == change.ActiveVersion)
+            {
+                return; // not running here: its next request starts the new version
+            }
+
+            AppHost next;
+            try
+            {
+                next = await StartVersionAsync(change, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is AppLoadException or MissingExportException or BundleArchiveException or AppUnavailableException)
+            {
+                NodeLog.StartFailed(_logger, change.Name, change.ActiveVersion, ex);
+                return;
+            }
+
+            var previous = app.RunningVersion;
+            var old = Router.Swap(change.Name, next);
+            app.Running = next;
+            app.RunningVersion = change.ActiveVersion;
+            NodeLog.Switched(_logger, change.Name, change.ActiveVersion, previous);
+            if (old is not null)
+            {
+                _ = RetireAsync(old);
+            }
+        }
+        finally
+        {
+            app.Gate.Release();
+        }
+    }
+
+    /// <summary>The router asks for an app it does not route yet: start its active version here.</summary>
+    public async ValueTask<AppHost?> GetAsync(string name, CancellationToken cancellationToken)
+    {
+        if (!_apps.TryGetValue(name, out var app))
+        {
+            return null;
+        }
+
+        await app.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (app.Running is { } running)
+            {
+                return running;
+            }
+
+            if (!_apps.ContainsKey(name))
+            {
+                return null; // deleted meanwhile
+            }
+
+            if (RunningTabs + _options.App.Tabs > _options.MaxTabs)
+            {
+                throw new AppUnavailableException($"the node's tab budget (--max-tabs {_options.MaxTabs}) is spent");
+            }
+
+            var desired = app.Desired;
+            var host = await StartVersionAsync(desired, CancellationToken.None).ConfigureAwait(false); // not one client's to cancel
+            app.Running = host;
+            app.RunningVersion = desired.ActiveVersion;
+            Router.Swap(name, host);
+            return host;
+        }
+        catch (Exception ex) when (ex is AppLoadException or MissingExportException or BundleArchiveException)
+        {
+            NodeLog.StartFailed(_logger, name, app.Desired.ActiveVersion, ex);
+            throw new AppUnavailableException("its active version does not load: " + ex.Message, ex);
+        }
+        finally
+        {
+            app.Gate.Release();
+        }
+    }
+
+    private async Task<AppHost> StartVersionAsync(StoredApp app, CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var archive = await GetArchiveAsync(app, cancellationToken).ConfigureAwait(false);
+        var bundle = BundleArchive.Read(app.Name, archive);
+        var host = AppHost.Create(bundle, _options.App with { Variables = app.Variables }, _loggerFactory);
+        await host.StartAsync(_browser, cancellationToken).ConfigureAwait(false);
+        NodeLog.Started(_logger, app.Name, app.ActiveVersion, stopwatch.ElapsedMilliseconds);
+        return host;
+    }
+
+    private async Task<byte[]> GetArchiveAsync(StoredApp app, CancellationToken cancellationToken)
+    {
+        if (_archives.TryGetValue(app.Sha256, out var cached))
+        {
+            return cached;
+        }
+
+        byte[]? archive;
+        try
+        {
+            archive = await _store.GetArchiveAsync(app.Sha256, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new AppUnavailableException($"the store {_store.Description} is unreachable", ex);
+        }
+
+        if (archive is null)
+        {
+            throw new AppUnavailableException($"the store has no bundle {app.Sha256}");
+        }
+
+        _archives[app.Sha256] = archive;
+        return archive;
+    }
+
+    /// <summary>An old version: requests that picked it just before the switch arrive, then it drains and stops.</summary>
+    private async Task RetireAsync(AppHost host)
+    {
+        await Task.Delay(_options.SwitchGrace).ConfigureAwait(false);
+        await host.StopAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops following the store and every app host (each drains within <paramref name="drain"/>).</summary>
+    public async Task StopAsync(TimeSpan drain)
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_following is not null)
+        {
+            await _following.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        await Task.WhenAll(_apps.Values.Select(a => a.Running).OfType<AppHost>().Select(h => h.StopAsync(drain))).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        _stop.Dispose();
+        _sync.Dispose();
+    }
+
+    private sealed class NodeApp(StoredApp desired)
+    {
+        public StoredApp Desired { get; set; } = desired;
+
+        public AppHost? Running { get; set; }
+
+        public int RunningVersion { get; set; }
+
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+    }
+}

@@ -1,0 +1,28 @@
+using LeanProxy.Engine.Apps;
+
+namespace LeanProxy.Host.Node;
+
+/// <summary>How a node serves the apps of its store. Each default is written here and nowhere else.</summary>
+public sealed record NodeOptions
+{
+    /// <summary>Apps are reached as NAME.DOMAIN (<c>*.localhost</c> resolves to loopback with no DNS set-up).</summary>
+    public string Domain { get; init; } = "localhost";
+
+    /// <summary>The options every app host starts with (its variables come from the store).</summary>
+    public AppOptions App { get; init; } = new() { Tabs = 1, WarmSpare = false };
+
+    /// <summary>Tabs of all apps together at most; an app that would go past it gets 503 until others stop.</summary>
+    public int MaxTabs { get; init; } = 4 * Environment.ProcessorCount;
+
+    /// <summary>How often the store's revision is read.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How long a node that starts with an unreachable store keeps trying before it exits.</summary>
+    public TimeSpan StartRetryWindow { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>After a version switch, how long the old version waits before draining (requests that already picked it arrive).</summary>
+    public TimeSpan SwitchGrace { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The largest bundle a deploy may upload.</summary>
+    public long MaxBundleBytes { get; init; } = 25L * 1024 * 1024;
+}
