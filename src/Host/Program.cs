@@ -29,7 +29,7 @@ public static class Program
             settings.AutoHelp = true;
             settings.AutoVersion = true;
         });
-        var result = parser.ParseArguments(args, typeof(ServeOptions), typeof(Bench.BenchOptions));
+        var result = parser.ParseArguments(args, typeof(ServeOptions), typeof(Bench.BenchOptions), typeof(DeployOptions), typeof(AppsOptions));
         if (result is Parsed<object> { Value: var command })
         {
             try
@@ -38,6 +38,8 @@ public static class Program
                 {
                     ServeOptions serve => await ServeCommand.RunAsync(serve, stdout, stderr).ConfigureAwait(false),
                     Bench.BenchOptions bench => await Bench.BenchCommand.RunAsync(bench, stdout, stderr).ConfigureAwait(false),
+                    DeployOptions deploy => await AdminCommands.DeployAsync(deploy, stdout, stderr).ConfigureAwait(false),
+                    AppsOptions apps => await AdminCommands.AppsAsync(apps, stdout, stderr).ConfigureAwait(false),
                     _ => 2,
                 };
             }
@@ -87,11 +89,13 @@ public static class Program
     {
         UnknownOptionError unknown => $"unknown option '{(unknown.Token.Length == 1 ? "-" : "--")}{unknown.Token}'.",
         MissingRequiredOptionError missing when missing.NameInfo.NameText is "" or "APP" => "missing APP: the entry module file or app folder to serve.",
+        MissingRequiredOptionError missing when missing.NameInfo.NameText is "DIR" => "missing DIR: the app folder to deploy.",
+        MissingRequiredOptionError missing when missing.NameInfo.NameText is "ACTION" => "missing ACTION: apps list, apps show NAME, apps rollback NAME --version N or apps delete NAME.",
         MissingRequiredOptionError missing => $"missing required {missing.NameInfo.NameText}.",
         MissingValueOptionError missing => $"option '--{missing.NameInfo.LongName}' needs a value.",
         BadFormatConversionError bad => $"option '--{bad.NameInfo.LongName}' has a value of the wrong type.",
-        BadVerbSelectedError verb => $"unknown command '{verb.Token}' (commands: serve, bench).",
-        NoVerbSelectedError => "no command given (commands: serve, bench).",
+        BadVerbSelectedError verb => $"unknown command '{verb.Token}' (commands: serve, bench, deploy, apps).",
+        NoVerbSelectedError => "no command given (commands: serve, bench, deploy, apps).",
         RepeatedOptionError repeated => $"option '--{repeated.NameInfo.LongName}' given more than once.",
         _ => error.Tag.ToString(),
     };

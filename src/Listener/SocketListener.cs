@@ -50,7 +50,8 @@ public sealed class SocketListener : IAsyncDisposable
                 socket.DualMode = true;
             }
 
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // No ReuseAddress: on Linux .NET maps it to SO_REUSEPORT too, which lets a second process bind the same port and
+            // take half the connections. The runtime already sets SO_REUSEADDR, so a restart rebinds past TIME_WAIT.
             socket.Bind(endPoint);
         }
         catch

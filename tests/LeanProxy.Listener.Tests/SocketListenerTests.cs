@@ -92,6 +92,15 @@ public sealed class SocketListenerTests
     }
 
     [Test]
+    public async Task ASecondListenerOnTheSamePortIsRefusedNotShared()
+    {
+        await using var first = SocketListener.Bind(new IPEndPoint(IPAddress.Loopback, 0), new HttpDriver(RecordingHandler.Echo(), new HttpListenerOptions()), 16);
+        first.Start();
+        var error = Assert.Throws<SocketException>(() => SocketListener.Bind(first.EndPoint, new HttpDriver(RecordingHandler.Echo(), new HttpListenerOptions()), 16));
+        Assert.That(error!.SocketErrorCode, Is.EqualTo(SocketError.AddressAlreadyInUse), "two servers must not split one port's connections (SO_REUSEPORT)");
+    }
+
+    [Test]
     [CancelAfter(15_000)]
     public async Task StopFinishesTheRequestInFlightAndClosesIdleConnections(CancellationToken cancellationToken)
     {

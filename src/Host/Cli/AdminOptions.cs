@@ -1,0 +1,39 @@
+using CommandLine;
+
+namespace LeanProxy.Host.Cli;
+
+/// <summary>Where the admin API is and the token for it (flags, else $LEANPROXY_ADMIN and $LEANPROXY_ADMIN_TOKEN).</summary>
+public abstract class AdminClientOptions
+{
+    [Option("admin", HelpText = "The admin API, e.g. http://127.0.0.1:8081 (default $LEANPROXY_ADMIN).")]
+    public string? Admin { get; set; }
+
+    [Option("token", HelpText = "The admin API's token (default $LEANPROXY_ADMIN_TOKEN).")]
+    public string? Token { get; set; }
+}
+
+[Verb("deploy", HelpText = "Deploy an app folder to a node's store: every node serves it as NAME.DOMAIN.")]
+public sealed class DeployOptions : AdminClientOptions
+{
+    [Value(0, MetaName = "DIR", Required = true, HelpText = "The app folder (its index.js or index.mjs is the entry).")]
+    public string Directory { get; set; } = string.Empty;
+
+    [Option("name", Required = true, HelpText = "The app's name, a DNS label: it is served as NAME.DOMAIN.")]
+    public string Name { get; set; } = string.Empty;
+
+    [Option("var", HelpText = "KEY=VALUE handed to the handler in env (repeatable).")]
+    public IEnumerable<string> Vars { get; set; } = [];
+}
+
+[Verb("apps", HelpText = "List, show, roll back or delete deployed apps: apps list | apps show NAME | apps rollback NAME --version N | apps delete NAME.")]
+public sealed class AppsOptions : AdminClientOptions
+{
+    [Value(0, MetaName = "ACTION", Required = true, HelpText = "list, show, rollback or delete.")]
+    public string Action { get; set; } = string.Empty;
+
+    [Value(1, MetaName = "NAME", Required = false, HelpText = "The app (for show, rollback and delete).")]
+    public string? Name { get; set; }
+
+    [Option("version", HelpText = "The version to make active again (rollback).")]
+    public int? Version { get; set; }
+}
