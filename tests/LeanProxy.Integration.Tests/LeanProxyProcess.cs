@@ -89,9 +89,10 @@ internal sealed class LeanProxyProcess : IAsyncDisposable
                 host._stdout.AppendLine(e.Data);
             }
 
-            if (e.Data.StartsWith("listening ", StringComparison.Ordinal))
+            // The first public listener ("listening admin http://…" is the admin API's, not a base address).
+            if (e.Data.StartsWith("listening ", StringComparison.Ordinal) && Uri.TryCreate(e.Data["listening ".Length..], UriKind.Absolute, out var uri))
             {
-                host._listening.TrySetResult(new Uri(e.Data["listening ".Length..]));
+                host._listening.TrySetResult(uri);
             }
         };
         process.ErrorDataReceived += (_, e) =>
