@@ -1,7 +1,8 @@
 namespace LeanProxy.Store;
 
 /// <summary>An app as the store has it: its active version and what that version is.</summary>
-public sealed record StoredApp(string Name, int ActiveVersion, string Sha256, IReadOnlyDictionary<string, string> Variables, long Revision, bool Deleted, DateTimeOffset UpdatedAt);
+/// <remarks><see cref="Warm"/>: every node starts the app when it starts (or learns of it), not on its first request.</remarks>
+public sealed record StoredApp(string Name, int ActiveVersion, string Sha256, IReadOnlyDictionary<string, string> Variables, long Revision, bool Deleted, DateTimeOffset UpdatedAt, bool Warm = false);
 
 /// <summary>One immutable version of an app: a bundle (by its SHA-256) and the variables it was deployed with.</summary>
 public sealed record StoredVersion(int Version, string Sha256, long Size, IReadOnlyDictionary<string, string> Variables, DateTimeOffset CreatedAt);
@@ -37,9 +38,10 @@ public interface IAppStore : IAsyncDisposable
 
     /// <summary>
     /// Deploys <paramref name="archive"/> (content identified by <paramref name="sha256"/>) with <paramref name="variables"/>
-    /// as the app's new active version, unless the active version is that same content with the same variables.
+    /// as the app's new active version, unless the active version is that same content with the same variables;
+    /// <paramref name="warm"/> (the app's, set by every deploy) says whether nodes start it without waiting for a request.
     /// </summary>
-    Task<DeployOutcome> DeployAsync(string name, string sha256, ReadOnlyMemory<byte> archive, IReadOnlyDictionary<string, string> variables, CancellationToken cancellationToken);
+    Task<DeployOutcome> DeployAsync(string name, string sha256, ReadOnlyMemory<byte> archive, IReadOnlyDictionary<string, string> variables, bool warm, CancellationToken cancellationToken);
 
     /// <summary>Apps that exist (not deleted), by name.</summary>
     Task<IReadOnlyList<StoredApp>> ListAppsAsync(CancellationToken cancellationToken);

@@ -27,10 +27,13 @@ public abstract class SqlAppStore : IAppStore
             "CREATE TABLE lp_apps (name TEXT NOT NULL PRIMARY KEY, active_version INTEGER NOT NULL, revision BIGINT NOT NULL, deleted INTEGER NOT NULL, updated_at TEXT NOT NULL)",
             "CREATE TABLE lp_versions (app TEXT NOT NULL, version INTEGER NOT NULL, sha256 TEXT NOT NULL, vars TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (app, version))",
         ],
+        [
+            "ALTER TABLE lp_apps ADD COLUMN warm INTEGER NOT NULL DEFAULT 0",
+        ],
     ];
 
     private const string AppColumns =
-        "a.name, a.active_version, v.sha256, v.vars, a.revision, a.deleted, a.updated_at FROM lp_apps a LEFT JOIN lp_versions v ON v.app = a.name AND v.version = a.active_version";
+        "a.name, a.active_version, v.sha256, v.vars, a.revision, a.deleted, a.updated_at, a.warm FROM lp_apps a LEFT JOIN lp_versions v ON v.app = a.name AND v.version = a.active_version";
 
     public abstract string Description { get; }
 
@@ -92,7 +95,7 @@ public abstract class SqlAppStore : IAppStore
         return await ReadRevisionAsync(connection, null, cancellationToken).ConfigureAwait(false);
     }
 
-    public Task<DeployOutcome> DeployAsync(string name, string sha256, ReadOnlyMemory<byte> archive, IReadOnlyDictionary<string, string> variables, CancellationToken cancellationToken)
+    public Task<DeployOutcome> DeployAsync(string name, string sha256, ReadOnlyMemory<byte> archive, IReadOnlyDictionary<string, string> variables, bool warm, CancellationToken cancellationToken)
     {
         var vars = JsonSerializer.Serialize(new SortedDictionary<string, string>(variables.ToDictionary(), StringComparer.Ordinal), StoreJsonContext.Default.SortedDictionaryStringString);
         return WriteAsync<DeployOutcome>(async (connection, transaction, revision) =>
@@ -100,7 +103,15 @@ public abstract class SqlAppStore : IAppStore
             var active = await ReadActiveAsync(connection, transaction, name, cancellationToken).ConfigureAwait(false);
             if (active is { } current && current.Sha256 == sha256 && current.Vars == vars)
             {
-                return (new DeployOutcome(current.Version, false, revision - 1), false);
+                if (current.Warm == warm)
+                {
+                    return (new DeployOutcome(current.Version, false, revision - 1), false);
+                }
+
+                // The same version, now (or no longer) kept warm: a change the nodes must learn of.
+                await ExecuteAsync(connection, transaction, "UPDATE lp_apps SET warm = @warm, revision = @revision, updated_at = @now WHERE name = @name", cancellationToken,
+                    ("warm", warm ? 1 : 0), ("revision", revision), ("now", Now()), ("name", name)).ConfigureAwait(false);
+                return (new DeployOutcome(current.Version, false, revision), true);
             }
 
             var now = Now();
@@ -110,9 +121,9 @@ public abstract class SqlAppStore : IAppStore
             await ExecuteAsync(connection, transaction, "INSERT INTO lp_versions (app, version, sha256, vars, created_at) VALUES (@name, @version, @sha, @vars, @now)", cancellationToken,
                 ("name", name), ("version", version), ("sha", sha256), ("vars", vars), ("now", now)).ConfigureAwait(false);
             await ExecuteAsync(connection, transaction,
-                "INSERT INTO lp_apps (name, active_version, revision, deleted, updated_at) VALUES (@name, @version, @revision, 0, @now) " +
-                "ON CONFLICT (name) DO UPDATE SET active_version = excluded.active_version, revision = excluded.revision, deleted = 0, updated_at = excluded.updated_at",
-                cancellationToken, ("name", name), ("version", version), ("revision", revision), ("now", now)).ConfigureAwait(false);
+                "INSERT INTO lp_apps (name, active_version, revision, deleted, updated_at, warm) VALUES (@name, @version, @revision, 0, @now, @warm) " +
+                "ON CONFLICT (name) DO UPDATE SET active_version = excluded.active_version, revision = excluded.revision, deleted = 0, updated_at = excluded.updated_at, warm = excluded.warm",
+                cancellationToken, ("name", name), ("version", version), ("revision", revision), ("now", now), ("warm", warm ? 1 : 0)).ConfigureAwait(false);
             return (new DeployOutcome(version, true, revision), true);
         }, cancellationToken);
     }
@@ -232,10 +243,10 @@ public abstract class SqlAppStore : IAppStore
         }
     }
 
-    private static async Task<(int Version, string Sha256, string Vars)?> ReadActiveAsync(DbConnection connection, DbTransaction transaction, string name, CancellationToken cancellationToken)
+    private static async Task<(int Version, string Sha256, string Vars, bool Warm)?> ReadActiveAsync(DbConnection connection, DbTransaction transaction, string name, CancellationToken cancellationToken)
     {
         await using var command = Command(connection, transaction,
-            "SELECT a.active_version, v.sha256, v.vars FROM lp_apps a JOIN lp_versions v ON v.app = a.name AND v.version = a.active_version WHERE a.name = @name AND a.deleted = 0",
+            "SELECT a.active_version, v.sha256, v.vars, a.warm FROM lp_apps a JOIN lp_versions v ON v.app = a.name AND v.version = a.active_version WHERE a.name = @name AND a.deleted = 0",
             ("name", name));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -243,7 +254,7 @@ public abstract class SqlAppStore : IAppStore
             return null;
         }
 
-        return (Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture), reader.GetString(1), reader.GetString(2));
+        return (Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture), reader.GetString(1), reader.GetString(2), Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture) != 0);
     }
 
     private static async Task<long> ReadRevisionAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken) =>
@@ -263,7 +274,8 @@ public abstract class SqlAppStore : IAppStore
                 reader.IsDBNull(3) ? new Dictionary<string, string>() : ParseVars(reader.GetString(3)),
                 Convert.ToInt64(reader.GetValue(4), CultureInfo.InvariantCulture),
                 Convert.ToInt64(reader.GetValue(5), CultureInfo.InvariantCulture) != 0,
-                DateTimeOffset.Parse(reader.GetString(6), CultureInfo.InvariantCulture)));
+                DateTimeOffset.Parse(reader.GetString(6), CultureInfo.InvariantCulture),
+                Convert.ToInt64(reader.GetValue(7), CultureInfo.InvariantCulture) != 0));
         }
 
         return apps;

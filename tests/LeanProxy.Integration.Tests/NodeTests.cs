@@ -219,6 +219,25 @@ public sealed class NodeTests
     }
 
     [Test]
+    [CancelAfter(120_000)]
+    public async Task AnAppKeptWarmIsStartedByEveryNodeBeforeItsFirstRequest(CancellationToken cancellationToken)
+    {
+        var store = SqliteStore();
+        await using var first = await NodeHarness.StartAsync(store, admin: true, cancellationToken);
+        Assert.That((await first.CliAsync(cancellationToken, "deploy", App("warm"), "--name", "ready", "--warm")).Code, Is.Zero);
+        Assert.That((await first.CliAsync(cancellationToken, "deploy", App("cold"), "--name", "lazy")).Code, Is.Zero);
+
+        await using var second = await NodeHarness.StartAsync(store, admin: false, cancellationToken);
+        while (!second.Process.Stderr.Contains("App ready: version 1 serving on this node", StringComparison.Ordinal))
+        {
+            await Task.Delay(20, cancellationToken);
+        }
+
+        Assert.That(second.Process.Stderr, Does.Not.Contain("App lazy: version"), "an app not kept warm waits for its first request");
+        Assert.That(await second.GetAsync("lazy", "/", cancellationToken), Is.EqualTo((200, "cold")));
+    }
+
+    [Test]
     [CancelAfter(180_000)]
     public async Task ANodeThatLosesItsStoreKeepsServingAndCatchesUp(CancellationToken cancellationToken)
     {

@@ -43,10 +43,10 @@ public abstract class AppStoreContract
     public async Task ADeployMakesVersionsAndTheSameContentAgainMakesNone()
     {
         var store = await StoreAsync();
-        var first = await store.DeployAsync("hello", "aaa", Archive("one"), NoVars, default);
-        var again = await store.DeployAsync("hello", "aaa", Archive("one"), NoVars, default);
-        var withVars = await store.DeployAsync("hello", "aaa", Archive("one"), new Dictionary<string, string> { ["A"] = "1" }, default);
-        var changed = await store.DeployAsync("hello", "bbb", Archive("two"), new Dictionary<string, string> { ["A"] = "1" }, default);
+        var first = await store.DeployAsync("hello", "aaa", Archive("one"), NoVars, false, default);
+        var again = await store.DeployAsync("hello", "aaa", Archive("one"), NoVars, false, default);
+        var withVars = await store.DeployAsync("hello", "aaa", Archive("one"), new Dictionary<string, string> { ["A"] = "1" }, false, default);
+        var changed = await store.DeployAsync("hello", "bbb", Archive("two"), new Dictionary<string, string> { ["A"] = "1" }, false, default);
 
         Assert.That((first.Version, first.Created), Is.EqualTo((1, true)));
         Assert.That((again.Version, again.Created), Is.EqualTo((1, false)), "identical content and variables: no new version");
@@ -67,8 +67,8 @@ public abstract class AppStoreContract
     public async Task RollbackMakesAnOldVersionActiveAndRefusesWhatDoesNotExist()
     {
         var store = await StoreAsync();
-        await store.DeployAsync("app", "aaa", Archive("one"), NoVars, default);
-        await store.DeployAsync("app", "bbb", Archive("two"), NoVars, default);
+        await store.DeployAsync("app", "aaa", Archive("one"), NoVars, false, default);
+        await store.DeployAsync("app", "bbb", Archive("two"), NoVars, false, default);
 
         Assert.That(await store.RollbackAsync("app", 1, default), Is.EqualTo(RollbackOutcome.Done));
         Assert.That((await store.GetAppAsync("app", default))!.Sha256, Is.EqualTo("aaa"));
@@ -81,8 +81,8 @@ public abstract class AppStoreContract
     public async Task ADeleteRemovesTheAppAndLeavesATombstoneInTheChanges()
     {
         var store = await StoreAsync();
-        await store.DeployAsync("gone", "aaa", Archive("one"), NoVars, default);
-        await store.DeployAsync("kept", "bbb", Archive("two"), NoVars, default);
+        await store.DeployAsync("gone", "aaa", Archive("one"), NoVars, false, default);
+        await store.DeployAsync("kept", "bbb", Archive("two"), NoVars, false, default);
         var before = await store.GetRevisionAsync(default);
 
         Assert.That(await store.DeleteAsync("gone", default), Is.True);
@@ -94,7 +94,7 @@ public abstract class AppStoreContract
         var changes = await store.GetChangesAsync(before, default);
         Assert.That(changes.Apps.Select(a => (a.Name, a.Deleted)), Is.EqualTo(new[] { ("gone", true) }));
 
-        var again = await store.DeployAsync("gone", "ccc", Archive("three"), NoVars, default);
+        var again = await store.DeployAsync("gone", "ccc", Archive("three"), NoVars, false, default);
         Assert.That((again.Version, again.Created), Is.EqualTo((1, true)), "deployed again after a delete, it starts over");
     }
 
@@ -103,11 +103,11 @@ public abstract class AppStoreContract
     {
         var store = await StoreAsync();
         var start = await store.GetRevisionAsync(default);
-        await store.DeployAsync("a", "aaa", Archive("1"), NoVars, default);
+        await store.DeployAsync("a", "aaa", Archive("1"), NoVars, false, default);
         var afterA = await store.GetRevisionAsync(default);
-        await store.DeployAsync("a", "aaa", Archive("1"), NoVars, default);
+        await store.DeployAsync("a", "aaa", Archive("1"), NoVars, false, default);
         Assert.That(await store.GetRevisionAsync(default), Is.EqualTo(afterA), "an unchanged deploy is not a change");
-        await store.DeployAsync("b", "bbb", Archive("2"), NoVars, default);
+        await store.DeployAsync("b", "bbb", Archive("2"), NoVars, false, default);
         await store.RollbackAsync("a", 1, default);
 
         Assert.That(afterA, Is.GreaterThan(start));
@@ -128,7 +128,7 @@ public abstract class AppStoreContract
         _opened.Add(two);
         await Task.WhenAll(one.MigrateAsync(default), two.MigrateAsync(default), one.MigrateAsync(default));
 
-        var deploys = Enumerable.Range(0, 10).Select(i => (i % 2 == 0 ? one : two).DeployAsync("busy", "sha" + i, Archive("v" + i), NoVars, default));
+        var deploys = Enumerable.Range(0, 10).Select(i => (i % 2 == 0 ? one : two).DeployAsync("busy", "sha" + i, Archive("v" + i), NoVars, false, default));
         var outcomes = await Task.WhenAll(deploys);
 
         Assert.That(outcomes.Select(o => o.Version).Order(), Is.EqualTo(Enumerable.Range(1, 10)));
@@ -137,10 +137,24 @@ public abstract class AppStoreContract
     }
 
     [Test]
+    public async Task AnAppKeptWarmIsSoUntilADeploySaysOtherwise()
+    {
+        var store = await StoreAsync();
+        await store.DeployAsync("w", "aaa", Archive("1"), NoVars, true, default);
+        Assert.That((await store.GetAppAsync("w", default))!.Warm, Is.True);
+        var before = await store.GetRevisionAsync(default);
+
+        var same = await store.DeployAsync("w", "aaa", Archive("1"), NoVars, false, default);
+        Assert.That((same.Version, same.Created), Is.EqualTo((1, false)), "the same version");
+        Assert.That((await store.GetAppAsync("w", default))!.Warm, Is.False);
+        Assert.That((await store.GetChangesAsync(before, default)).Apps.Single().Warm, Is.False, "the nodes learn of it");
+    }
+
+    [Test]
     public async Task MigratingAgainIsHarmless()
     {
         var store = await StoreAsync();
-        await store.DeployAsync("a", "aaa", Archive("1"), NoVars, default);
+        await store.DeployAsync("a", "aaa", Archive("1"), NoVars, false, default);
         await store.MigrateAsync(default);
         Assert.That((await store.GetAppAsync("a", default))!.ActiveVersion, Is.EqualTo(1));
     }

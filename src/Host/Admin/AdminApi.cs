@@ -119,12 +119,19 @@ internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions o
         }
 
         var variables = new Dictionary<string, string>(StringComparer.Ordinal);
+        var warm = false;
         foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var decoded = Uri.UnescapeDataString(pair.Replace('+', ' '));
+            if (decoded is "warm=true" or "warm=false")
+            {
+                warm = decoded == "warm=true";
+                continue;
+            }
+
             if (!decoded.StartsWith("var=", StringComparison.Ordinal) || decoded.IndexOf('=', 4) is var equals && equals <= 4)
             {
-                return Refused(name, 400, "bad_variable", $"'{decoded}': variables are given as var=KEY=VALUE.");
+                return Refused(name, 400, "bad_parameter", $"'{decoded}': a deploy takes var=KEY=VALUE (repeatable) and warm=true|false.");
             }
 
             variables[decoded[4..equals]] = decoded[(equals + 1)..];
@@ -167,7 +174,7 @@ internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions o
             await scratch.StopAsync(TimeSpan.Zero).ConfigureAwait(false);
         }
 
-        var outcome = await Store(() => apps.Store.DeployAsync(name, bundle.Sha256, request.Body, variables, cancellationToken)).ConfigureAwait(false);
+        var outcome = await Store(() => apps.Store.DeployAsync(name, bundle.Sha256, request.Body, variables, warm, cancellationToken)).ConfigureAwait(false);
         await SyncAsync(cancellationToken).ConfigureAwait(false);
         NodeLog.AdminChange(_logger, outcome.Created ? "deployed" : "unchanged", name, outcome.Version);
         return Json(outcome.Created ? 201 : 200, new DeployResult(name, outcome.Version, bundle.Sha256, appUrl(name), outcome.Created), AdminJsonContext.Default.DeployResult);

@@ -38,6 +38,11 @@ public static class AdminCommands
             query.Append(query.Length == 0 ? '?' : '&').Append("var=").Append(Uri.EscapeDataString(pair));
         }
 
+        if (options.Warm)
+        {
+            query.Append(query.Length == 0 ? '?' : '&').Append("warm=true");
+        }
+
         using var client = Client(options, environment);
         var archive = BundleArchive.Pack(options.Directory);
         await stderr.WriteLineAsync($"packed {options.Directory}: {archive.Length.ToString("N0", CultureInfo.InvariantCulture)} bytes (tar.gz); uploading to {client.BaseAddress}").ConfigureAwait(false);

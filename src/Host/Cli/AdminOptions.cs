@@ -23,6 +23,9 @@ public sealed class DeployOptions : AdminClientOptions
 
     [Option("var", HelpText = "KEY=VALUE handed to the handler in env (repeatable).")]
     public IEnumerable<string> Vars { get; set; } = [];
+
+    [Option("warm", HelpText = "Every node starts the app when it starts or learns of it, instead of on its first request.")]
+    public bool Warm { get; set; }
 }
 
 [Verb("apps", HelpText = "List, show, roll back or delete deployed apps: apps list | apps show NAME | apps rollback NAME --version N | apps delete NAME.")]

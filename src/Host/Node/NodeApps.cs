@@ -64,8 +64,26 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
 
         Interlocked.Exchange(ref _revision, changes.Revision);
         NodeLog.Loaded(_logger, _store.Description, changes.Revision, _apps.Count);
+        foreach (var app in _apps.Values.Where(a => a.Desired.Warm))
+        {
+            KeepWarm(app.Desired.Name);
+        }
+
         _following = FollowAsync(_stop.Token);
     }
+
+    /// <summary>Starts an app kept warm in the background (its failure is logged by <see cref="GetAsync"/>).</summary>
+    private void KeepWarm(string name) => _ = Task.Run(async () =>
+    {
+        try
+        {
+            await GetAsync(name, _stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is AppUnavailableException or OperationCanceledException)
+        {
+            // Logged where it failed; its first request tries again.
+        }
+    });
 
     /// <summary>Reads the store's changes now and applies them (the node that took a deploy serves it when it answers).</summary>
     public async Task SyncAsync(CancellationToken cancellationToken)
@@ -163,9 +181,19 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
         try
         {
             app.Desired = change;
-            if (app.Running is null || app.RunningVersion == change.ActiveVersion)
+            if (app.Running is null)
             {
+                if (change.Warm)
+                {
+                    KeepWarm(change.Name);
+                }
+
                 return; // not running here: its next request starts the new version
+            }
+
+            if (app.RunningVersion == change.ActiveVersion)
+            {
+                return;
             }
 
             AppHost next;
