@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Security.Cryptography;
 using System.Text;
+using LeanProxy.Engine.Modules;
 
 namespace LeanProxy.Engine.Apps;
 
@@ -23,8 +24,9 @@ public sealed class AppBundle
     private static readonly string[] EntryNames = ["index.js", "index.mjs"];
 
     private readonly FrozenDictionary<string, AppFile> _files;
+    private readonly Lazy<ImportGraph> _imports;
 
-    private AppBundle(string name, string entryPath, FrozenDictionary<string, AppFile> files, string sha256, long size, string? sourceRoot)
+    private AppBundle(string name, string entryPath, FrozenDictionary<string, AppFile> files, string sha256, long size, string? sourceRoot, ImportGraph? imports)
     {
         Name = name;
         EntryPath = entryPath;
@@ -32,7 +34,11 @@ public sealed class AppBundle
         Sha256 = sha256;
         Size = size;
         SourceRoot = sourceRoot;
+        _imports = imports is null ? new Lazy<ImportGraph>(() => ImportGraph.Build(this)) : new Lazy<ImportGraph>(imports);
     }
+
+    /// <summary>The module graph from the entry: the page's import map and the imports that cannot work (computed once).</summary>
+    public ImportGraph Imports => _imports.Value;
 
     /// <summary>A short name for logs (the folder's or the entry file's name, or the deployed app's name).</summary>
     public string Name { get; }
@@ -61,34 +67,73 @@ public sealed class AppBundle
 
     /// <summary>
     /// Reads an APP argument: an entry module file (its folder's files are the bundle) or a folder whose index.js /
-    /// index.mjs is the entry. Throws <see cref="ArgumentException"/> with a message for the user.
+    /// index.mjs is the entry. The app's own files are all read; of <c>node_modules</c>, only the files its import
+    /// graph reaches (the packages' modules and package.json files), so a folder with development packages installed
+    /// stays small. Throws <see cref="ArgumentException"/> with a message for the user.
     /// </summary>
     public static AppBundle Load(string path)
     {
         var (root, entry, name) = Resolve(path);
-        var files = new Dictionary<string, AppFile>(StringComparer.Ordinal);
+        var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         long size = 0;
         var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true };
         foreach (var file in Directory.EnumerateFiles(root, "*", options))
         {
             var relative = Path.GetRelativePath(root, file);
-            if (relative.Split(Path.DirectorySeparatorChar).Any(part => part == ".git"))
+            if (relative.Split(Path.DirectorySeparatorChar).Any(part => part is ".git" or "node_modules"))
             {
                 continue;
             }
 
-            var content = File.ReadAllBytes(file);
+            Add("/" + relative.Replace(Path.DirectorySeparatorChar, '/'), File.ReadAllBytes(file));
+        }
+
+        var entryPath = "/" + Path.GetRelativePath(root, entry).Replace(Path.DirectorySeparatorChar, '/');
+        var fromDisk = new Dictionary<string, byte[]?>(StringComparer.Ordinal);
+        byte[]? Read(string bundlePath)
+        {
+            if (files.TryGetValue(bundlePath, out var own))
+            {
+                return own;
+            }
+
+            if (!bundlePath.Contains("/node_modules/", StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            if (!fromDisk.TryGetValue(bundlePath, out var content))
+            {
+                var full = Path.GetFullPath(Path.Combine(root, bundlePath.TrimStart('/')));
+                content = full.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal) && File.Exists(full) ? File.ReadAllBytes(full) : null;
+                fromDisk[bundlePath] = content;
+            }
+
+            return content;
+        }
+
+        var graph = ImportGraph.Build(entryPath, Read, p => Path.Combine(root, p.TrimStart('/').Replace('/', Path.DirectorySeparatorChar)));
+        foreach (var reached in graph.Reached.Where(p => !files.ContainsKey(p)))
+        {
+            if (Read(reached) is { } content)
+            {
+                Add(reached, content);
+            }
+        }
+
+        var map = files.ToDictionary(f => f.Key, f => new AppFile(f.Value, ContentTypes.For(f.Key)), StringComparer.Ordinal);
+        return Create(name, entryPath, map, root, graph);
+
+        void Add(string bundlePath, byte[] content)
+        {
             size += content.Length;
             if (files.Count >= MaxFiles || size > MaxBytes)
             {
                 throw new ArgumentException($"APP {path}: the folder {root} holds more than {MaxFiles} files or {MaxBytes / (1024 * 1024)} MiB; give the app a folder of its own.");
             }
 
-            files["/" + relative.Replace(Path.DirectorySeparatorChar, '/')] = new AppFile(content, ContentTypes.For(file));
+            files[bundlePath] = content;
         }
-
-        var entryPath = "/" + Path.GetRelativePath(root, entry).Replace(Path.DirectorySeparatorChar, '/');
-        return Create(name, entryPath, files, root);
     }
 
     /// <summary>A bundle from files already in memory (paths start with '/').</summary>
@@ -100,13 +145,13 @@ public sealed class AppBundle
             throw new ArgumentException($"The bundle has no entry module {entryPath}.");
         }
 
-        return Create(name, entryPath, map, null);
+        return Create(name, entryPath, map, null, null);
     }
 
     /// <summary>Checks an APP argument without reading it; throws <see cref="ArgumentException"/> with a message for the user.</summary>
     public static void Check(string path) => Resolve(path);
 
-    private static AppBundle Create(string name, string entryPath, Dictionary<string, AppFile> files, string? root)
+    private static AppBundle Create(string name, string entryPath, Dictionary<string, AppFile> files, string? root, ImportGraph? imports)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long size = 0;
@@ -121,7 +166,7 @@ public sealed class AppBundle
         }
 
         var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
-        return new AppBundle(name, entryPath, files.ToFrozenDictionary(StringComparer.Ordinal), sha, size, root);
+        return new AppBundle(name, entryPath, files.ToFrozenDictionary(StringComparer.Ordinal), sha, size, root, imports);
     }
 
     private static (string Root, string Entry, string Name) Resolve(string path)

@@ -57,6 +57,13 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
     /// <summary>Starts the page server and opens the tabs in <paramref name="browser"/>; returns once the app is loaded in all of them.</summary>
     public async Task StartAsync(BrowserHost browser, CancellationToken cancellationToken = default)
     {
+        // Imports that cannot work in a page are refused with the app's own file:line before any tab opens.
+        var problems = _bundle.Imports.Problems;
+        if (problems.Count > 0)
+        {
+            throw new AppLoadException(problems[0] + (problems.Count == 1 ? string.Empty : $" (and {problems.Count - 1} more such import(s))"));
+        }
+
         var pageServer = new PageServer(_bundle, _options.Variables, _loggerFactory.CreateLogger("LeanProxy.PageServer"));
         _app = new AppScope
         {

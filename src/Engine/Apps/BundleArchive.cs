@@ -98,25 +98,23 @@ public static class BundleArchive
         return AppBundle.FromFiles(name, entryPath, files);
     }
 
-    /// <summary>Packs a folder (its files, not .git) as tar.gz, in path order, without owners or times: the same files give the same bytes.</summary>
+    /// <summary>
+    /// Packs an app folder as tar.gz: the files <see cref="AppBundle.Load"/> reads (the app's own files, and of
+    /// node_modules only what the import graph reaches), in path order, without owners or times, so the same files give
+    /// the same bytes. Throws <see cref="ArgumentException"/> for a folder that is not an app.
+    /// </summary>
     public static byte[] Pack(string folder)
     {
-        var root = Path.GetFullPath(folder);
+        var bundle = AppBundle.Load(folder);
         using var output = new MemoryStream();
         using (var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true))
         using (var writer = new TarWriter(gzip, TarEntryFormat.Pax, leaveOpen: true))
         {
-            var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true };
-            foreach (var file in Directory.EnumerateFiles(root, "*", options).Order(StringComparer.Ordinal))
+            foreach (var path in bundle.Paths)
             {
-                var relative = Path.GetRelativePath(root, file).Replace(Path.DirectorySeparatorChar, '/');
-                if (relative.Split('/').Contains(".git"))
-                {
-                    continue;
-                }
-
-                using var content = File.OpenRead(file);
-                writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, relative) { DataStream = content, ModificationTime = DateTimeOffset.UnixEpoch });
+                bundle.TryGetFile(path, out var file);
+                using var content = new MemoryStream(file.Content.ToArray(), writable: false);
+                writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, path.TrimStart('/')) { DataStream = content, ModificationTime = DateTimeOffset.UnixEpoch });
             }
         }
 

@@ -35,7 +35,11 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
     {
         _bundle = bundle;
         _logger = logger;
-        _bootPage = Encoding.UTF8.GetBytes(BootPage);
+        // The import map (bare specifiers → files of node_modules) must come before the first module script.
+        var importMap = bundle.Imports.ImportMapJson is { } map
+            ? $"<script type=\"importmap\">{map.Replace("</", "<\\/", StringComparison.Ordinal)}</script>\n"
+            : string.Empty;
+        _bootPage = Encoding.UTF8.GetBytes(BootPage.Replace("<!-- import map -->", importMap, StringComparison.Ordinal));
         var config = "{\"env\":" + JsonSerializer.Serialize(new Dictionary<string, string>(variables), EngineJsonContext.Default.DictionaryStringString) + "}";
         _bootModule = Encoding.UTF8.GetBytes(
             // The runtime first: it installs Request, Response and fetch before the app's modules are evaluated.
@@ -151,6 +155,7 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
               column: e.colno || 0, stack: e.error && e.error.stack ? String(e.error.stack) : "" });
           });
         </script>
+        <!-- import map -->
         <script type="module" src="/__leanproxy/boot.js" onerror="__lpSettle({ t: 'fetch-error' })"></script>
         """;
 }
