@@ -46,6 +46,13 @@ function Confirm-Postgres {
   exit 1
 }
 
+function Confirm-Packages([string]$App) {
+  if (-not ((Test-Path $App -PathType Container) -and (Test-Path (Join-Path $App 'package.json')) -and -not (Test-Path (Join-Path $App 'node_modules')))) { return }
+  if (-not (Get-Command npm -ErrorAction SilentlyContinue)) { Write-Host "error: $App needs its npm packages and npm was not found"; exit 1 }
+  if (Test-Path (Join-Path $App 'package-lock.json')) { Invoke-Step 'npm' @('ci', '--prefix', $App, '--no-audit', '--no-fund') }
+  else { Invoke-Step 'npm' @('install', '--prefix', $App, '--no-audit', '--no-fund') }
+}
+
 $verb = if ($args.Count -gt 0) { $args[0] } else { '' }
 $rest = if ($args.Count -gt 1) { $args[1..($args.Count - 1)] } else { @() }
 switch ($verb) {
@@ -54,6 +61,7 @@ switch ($verb) {
     if ($rest.Count -gt 0 -and $rest[0] -ne '--') { $app = $rest[0]; $rest = if ($rest.Count -gt 1) { $rest[1..($rest.Count - 1)] } else { @() } }
     if ($rest.Count -gt 0 -and $rest[0] -eq '--') { $rest = if ($rest.Count -gt 1) { $rest[1..($rest.Count - 1)] } else { @() } }
     Confirm-Chromium
+    Confirm-Packages $app
     Invoke-Step 'dotnet' @('build', 'src/Host/LeanProxy.Host.csproj', '-c', 'Release', '-v', 'quiet', '-nologo')
     Step "leanproxy serve $app $($rest -join ' ')"
     & dotnet src/Host/bin/Release/net10.0/leanproxy.dll serve $app @rest

@@ -51,6 +51,26 @@ MSG
   exit 1
 }
 
+# An app with a package.json and no node_modules gets its packages: npm ci (npm install without a lock file).
+ensure_packages() {
+  local app="$1"
+  [[ -d "$app" && -f "$app/package.json" && ! -d "$app/node_modules" ]] || return 0
+  if ! command -v npm >/dev/null 2>&1; then
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+      run apt-get update -qq
+      run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm
+    else
+      echo "error: $app needs its npm packages and npm was not found (e.g. sudo apt-get install npm)" >&2
+      exit 1
+    fi
+  fi
+  if [[ -f "$app/package-lock.json" ]]; then
+    run npm ci --prefix "$app" --no-audit --no-fund
+  else
+    run npm install --prefix "$app" --no-audit --no-fund
+  fi
+}
+
 usage() {
   cat >&2 <<'MSG'
 usage: ./build.sh run [APP] [-- serve options]   build and serve APP (default examples/hello) on 127.0.0.1:8080
@@ -69,6 +89,7 @@ case "$verb" in
     if [[ $# -gt 0 && "$1" != "--" ]]; then app="$1"; shift; fi
     if [[ $# -gt 0 && "$1" == "--" ]]; then shift; fi
     ensure_chromium
+    ensure_packages "$app"
     run dotnet build src/Host/LeanProxy.Host.csproj -c Release -v quiet -nologo
     step "leanproxy serve $app $*"
     exec dotnet src/Host/bin/Release/net10.0/leanproxy.dll serve "$app" "$@"
