@@ -51,19 +51,23 @@ MSG
   exit 1
 }
 
+# npm, for apps with a package.json and for the tests that install real packages from the npm registry.
+ensure_npm() {
+  command -v npm >/dev/null 2>&1 && return 0
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    run apt-get update -qq
+    run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm
+    return
+  fi
+  echo "error: npm was not found (e.g. sudo apt-get install npm)" >&2
+  exit 1
+}
+
 # An app with a package.json and no node_modules gets its packages: npm ci (npm install without a lock file).
 ensure_packages() {
   local app="$1"
   [[ -d "$app" && -f "$app/package.json" && ! -d "$app/node_modules" ]] || return 0
-  if ! command -v npm >/dev/null 2>&1; then
-    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-      run apt-get update -qq
-      run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm
-    else
-      echo "error: $app needs its npm packages and npm was not found (e.g. sudo apt-get install npm)" >&2
-      exit 1
-    fi
-  fi
+  ensure_npm
   if [[ -f "$app/package-lock.json" ]]; then
     run npm ci --prefix "$app" --no-audit --no-fund
   else
@@ -97,6 +101,7 @@ case "$verb" in
   test)
     ensure_chromium
     ensure_postgres
+    ensure_npm
     run dotnet build LeanProxy.sln -c Release -v quiet -nologo
     run dotnet test LeanProxy.sln -c Release --no-build -v quiet -nologo --logger "console;verbosity=normal"
     ;;
