@@ -61,6 +61,12 @@ internal static partial class EngineLog
     [LoggerMessage(238, LogLevel.Information, "App {App}: tab {Tab} sends {Count} request(s) again that shared a batch whose script was stopped")]
     public static partial void Resending(ILogger logger, string app, int tab, int count);
 
+    [LoggerMessage(222, LogLevel.Information, "App {App}: {Modules} module(s) and {Packages} npm package(s) resolved in {Milliseconds:0.0} ms")]
+    public static partial void ImportsResolved(ILogger logger, string app, int modules, int packages, double milliseconds);
+
+    [LoggerMessage(223, LogLevel.Debug, "App {App}: import map {ImportMap}")]
+    public static partial void ImportMap(ILogger logger, string app, string importMap);
+
     [LoggerMessage(219, LogLevel.Information, "App {App}: tab {Tab} is stalled; {Count} queued request(s) moved to other tabs")]
     public static partial void WorkMoved(ILogger logger, string app, int tab, int count);
 

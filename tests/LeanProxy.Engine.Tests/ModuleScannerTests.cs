@@ -20,6 +20,8 @@ public sealed class ModuleScannerTests
     [TestCase("const m = await import(\"dyn\")", "dyn")]
     [TestCase("import x from \"a\" with { type: \"json\" }", "a")]
     [TestCase("import{x}from\"tight\"", "tight")]
+    [TestCase("// we can just drop the import.\nimport { crypto } from '@noble/hashes/crypto';", "@noble/hashes/crypto")]
+    [TestCase("/* ends with a dot. */import x from \"after-comment\"", "after-comment")]
     public void StaticAndLiteralDynamicImportsAreFound(string source, string expected) =>
         Assert.That(Specifiers(source), Is.EqualTo(new[] { expected }));
 

@@ -22,7 +22,7 @@ public sealed class NpmPackageTests
         Directory.CreateDirectory(_app);
         await File.WriteAllTextAsync(Path.Combine(_app, "package.json"), """
             { "name": "npm-app", "private": true, "type": "module",
-              "dependencies": { "hono": "4.13.19", "itty-router": "5.0.24", "nanoid": "6.0.2", "is-number": "7.0.0" } }
+              "dependencies": { "hono": "4.13.19", "itty-router": "5.0.24", "nanoid": "6.0.2", "immer": "10.1.1", "is-number": "7.0.0" } }
             """);
         await File.WriteAllTextAsync(Path.Combine(_app, "index.js"), """
             import { Hono } from "hono";
@@ -30,6 +30,7 @@ public sealed class NpmPackageTests
             import { etag } from "hono/etag";
             import { AutoRouter } from "itty-router";
             import { nanoid } from "nanoid";
+            import { produce } from "immer";
 
             const itty = AutoRouter();
             itty.get("/itty/:name", ({ params }) => ({ itty: params.name }));
@@ -40,6 +41,7 @@ public sealed class NpmPackageTests
             app.get("/", (c) => c.text("hono " + (c.env.GREETING ?? "")));
             app.get("/etag/x", (c) => c.text("tagged"));
             app.get("/id", (c) => c.text(nanoid()));
+            app.get("/immer", (c) => c.json(produce({ n: 1 }, (draft) => { draft.n = 2; })));
             app.get("/cookies", (c) => {
               c.header("Set-Cookie", "a=1", { append: true });
               c.header("Set-Cookie", "b=2", { append: true });
@@ -86,6 +88,7 @@ public sealed class NpmPackageTests
 
         Assert.That(await client.GetStringAsync("/itty/ada", cancellationToken), Is.EqualTo("{\"itty\":\"ada\"}"), "itty-router");
         Assert.That(await client.GetStringAsync("/id", cancellationToken), Does.Match("^[A-Za-z0-9_-]{21}$"), "nanoid's browser build (its default one imports node:crypto)");
+        Assert.That(await client.GetStringAsync("/immer", cancellationToken), Is.EqualTo("{\"n\":2}"), "immer reads process.env.NODE_ENV at load");
     }
 
     [Test]

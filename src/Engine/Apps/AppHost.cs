@@ -58,7 +58,15 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
     public async Task StartAsync(BrowserHost browser, CancellationToken cancellationToken = default)
     {
         // Imports that cannot work in a page are refused with the app's own file:line before any tab opens.
-        var problems = _bundle.Imports.Problems;
+        var imports = _bundle.Imports;
+        if (imports.ImportMapJson is not null)
+        {
+            var logger = _loggerFactory.CreateLogger("LeanProxy.Engine");
+            EngineLog.ImportsResolved(logger, _bundle.Name, imports.Modules, imports.Packages, imports.Elapsed.TotalMilliseconds);
+            EngineLog.ImportMap(logger, _bundle.Name, imports.ImportMapJson);
+        }
+
+        var problems = imports.Problems;
         if (problems.Count > 0)
         {
             throw new AppLoadException(problems[0] + (problems.Count == 1 ? string.Empty : $" (and {problems.Count - 1} more such import(s))"));

@@ -40,6 +40,15 @@ public sealed class ImportGraph
     /// <summary>The import map for the page, or null when no bare specifier is imported.</summary>
     public string? ImportMapJson { get; private set; }
 
+    /// <summary>Script modules scanned.</summary>
+    public int Modules { get; private set; }
+
+    /// <summary>Packages the graph reaches.</summary>
+    public int Packages => _reached.Select(PackageResolver.PackageRootOf).OfType<string>().Distinct(StringComparer.Ordinal).Count();
+
+    /// <summary>How long walking the graph took (once per app version).</summary>
+    public TimeSpan Elapsed { get; private set; }
+
     /// <summary>Walks a bundle's graph from its entry.</summary>
     public static ImportGraph Build(AppBundle bundle) =>
         Build(bundle.EntryPath, path => bundle.TryGetFile(path, out var file) ? file.Content.ToArray() : null, bundle.Describe);
@@ -47,9 +56,11 @@ public sealed class ImportGraph
     /// <summary>Walks the graph of the files <paramref name="read"/> gives (bundle paths: "/index.js").</summary>
     public static ImportGraph Build(string entry, Func<string, byte[]?> read, Func<string, string> describe)
     {
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
         var graph = new ImportGraph(read, describe);
         graph.Walk(entry);
         graph.ImportMapJson = graph.WriteImportMap();
+        graph.Elapsed = stopwatch.Elapsed;
         return graph;
     }
 
@@ -66,6 +77,7 @@ public sealed class ImportGraph
                 continue;
             }
 
+            Modules++;
             var scan = ModuleScanner.Scan(Encoding.UTF8.GetString(bytes));
             foreach (var import in scan.Imports)
             {

@@ -57,6 +57,11 @@ public static class ModuleScanner
         // What the last significant token was, to tell a regular expression from a division.
         private bool _slashIsDivision;
 
+        // The last character of the last token (comments and whitespace are not tokens): '.' before `import` is a member.
+        private char _previous;
+
+        private char _previousBeforeToken;
+
         public List<(string Specifier, int Position, bool Dynamic)> Found { get; } = [];
 
         public bool ModuleSyntax { get; private set; }
@@ -88,6 +93,8 @@ public static class ModuleScanner
                     continue;
                 }
 
+                _previousBeforeToken = _previous;
+                _previous = c;
                 switch (c)
                 {
                     case '"' or '\'':
@@ -135,12 +142,11 @@ public static class ModuleScanner
 
                 if (IsIdentifierStart(c))
                 {
-                    var start = _i;
+                    var afterDot = _previousBeforeToken == '.';
                     var word = ReadIdentifier();
-                    var afterDot = start > 0 && PreviousSignificant(start) == '.';
                     if (!afterDot && word == "import")
                     {
-                        Import(start);
+                        Import();
                     }
                     else if (!afterDot && word == "export")
                     {
@@ -169,7 +175,7 @@ public static class ModuleScanner
             }
         }
 
-        private void Import(int start)
+        private void Import()
         {
             SkipTrivia();
             if (_i >= _s.Length)
@@ -442,19 +448,6 @@ public static class ModuleScanner
             }
 
             return _s[start.._i];
-        }
-
-        private char PreviousSignificant(int before)
-        {
-            for (var j = before - 1; j >= 0; j--)
-            {
-                if (!char.IsWhiteSpace(_s[j]))
-                {
-                    return _s[j];
-                }
-            }
-
-            return '\0';
         }
 
         private char Peek(int offset) => _i + offset < _s.Length ? _s[_i + offset] : '\0';

@@ -13,6 +13,16 @@ import { streamCancel, streamTaken } from "./streams.js";
 import { failConnection, handleTcp } from "./tcp.js";
 import { handleDatagram } from "./udp.js";
 
+// Many npm packages read process.env.NODE_ENV (bundlers replace it; a browser has no process): a minimal one, as
+// bundlers and Workers' nodejs_compat give, unless the page has one. Evaluated before the app's modules.
+if (globalThis.process === undefined) {
+  Object.defineProperty(globalThis, "process", {
+    value: Object.freeze({ env: Object.freeze({ NODE_ENV: "production" }), browser: true }),
+    configurable: true,
+    writable: true,
+  });
+}
+
 // Under load V8 lets garbage pile up: Request/Response/Headers are Blink objects whose memory a major GC frees
 // (measured: a tab at 400 MiB after 200k requests drops to under 180 MiB after one gc()). So every GC_EVERY
 // requests a full collection runs between batches (Chromium is started with --js-flags=--expose-gc).
