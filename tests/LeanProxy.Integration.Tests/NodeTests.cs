@@ -121,6 +121,11 @@ public sealed class NodeTests
         (status, _) = await node.AdminAsync(HttpMethod.Get, "/healthz", cancellationToken, token: null);
         Assert.That(status, Is.EqualTo(200), "health needs no token");
 
+        // What a page could send cross-origin without a preflight: a text/plain POST. Refused, even with a token.
+        (status, body) = await node.AdminAsync(HttpMethod.Post, "/v1/apps/app/rollback", cancellationToken, new StringContent("{\"version\":1}", System.Text.Encoding.UTF8, "text/plain"));
+        Assert.That(status, Is.EqualTo(415));
+        Assert.That(body, Does.Contain("application/json"));
+
         Assert.That(await node.GetAsync("app", "/", cancellationToken), Is.EqualTo((200, "good")), "every refused deploy left version 1 serving");
         (status, body) = await node.AdminAsync(HttpMethod.Get, "/v1/apps/app", cancellationToken);
         Assert.That(body, Does.Contain("\"version\":1,"));

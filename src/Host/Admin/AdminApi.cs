@@ -204,6 +204,13 @@ internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions o
 
     private async Task<ProxyResponse> RollbackAsync(string name, ProxyRequest request, CancellationToken cancellationToken)
     {
+        // A page can send a "simple" cross-origin POST (text/plain) without a preflight; a JSON content type it cannot.
+        // So a handler in a tab cannot roll an app back through a loopback admin API that has no token.
+        if (!HasJsonContentType(request))
+        {
+            return Error(415, "unsupported_media_type", "The body must be JSON, sent with Content-Type: application/json.");
+        }
+
         RollbackRequest? body;
         try
         {
@@ -256,6 +263,21 @@ internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions o
         {
             // The change is in the store; this node catches up on its next poll.
         }
+    }
+
+    private static bool HasJsonContentType(ProxyRequest request)
+    {
+        for (var i = 0; i < request.HeaderCount; i++)
+        {
+            if (Ascii.EqualsIgnoreCase(request.HeaderName(i), "content-type"u8))
+            {
+                var value = request.HeaderValue(i);
+                var semicolon = value.IndexOf((byte)';');
+                return Ascii.EqualsIgnoreCase((semicolon >= 0 ? value[..semicolon] : value).Trim((byte)' '), "application/json"u8);
+            }
+        }
+
+        return false;
     }
 
     private static async Task<T> Store<T>(Func<Task<T>> call)
