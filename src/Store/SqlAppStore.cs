@@ -15,7 +15,7 @@ internal sealed partial class StoreJsonContext : JsonSerializerContext;
 /// that first bumps the revision row: that row's lock orders the writers, so revisions become visible in commit order
 /// and a node that has seen revision R has seen every change up to R.
 /// </summary>
-public abstract class SqlAppStore : IAppStore
+public abstract partial class SqlAppStore : IAppStore, IKvStore
 {
     /// <summary>The schema, one list of statements per version; <c>{blob}</c> is the dialect's binary type.</summary>
     private static readonly string[][] Migrations =
@@ -29,6 +29,10 @@ public abstract class SqlAppStore : IAppStore
         ],
         [
             "ALTER TABLE lp_apps ADD COLUMN warm INTEGER NOT NULL DEFAULT 0",
+        ],
+        [
+            // Keys are bytes (UTF-8), so that they sort in byte order on every engine whatever its collation.
+            "CREATE TABLE lp_kv (app TEXT NOT NULL, binding TEXT NOT NULL, k {blob} NOT NULL, v {blob} NOT NULL, metadata TEXT, expiration BIGINT, PRIMARY KEY (app, binding, k))",
         ],
     ];
 
@@ -196,6 +200,7 @@ public abstract class SqlAppStore : IAppStore
             }
 
             await ExecuteAsync(connection, transaction, "DELETE FROM lp_versions WHERE app = @name", cancellationToken, ("name", name)).ConfigureAwait(false);
+            await ExecuteAsync(connection, transaction, "DELETE FROM lp_kv WHERE app = @name", cancellationToken, ("name", name)).ConfigureAwait(false);
 
             // The row stays as a tombstone: nodes following the revision learn of the delete from it.
             await ExecuteAsync(connection, transaction, "UPDATE lp_apps SET active_version = 0, deleted = 1, revision = @revision, updated_at = @now WHERE name = @name", cancellationToken,
@@ -286,7 +291,7 @@ public abstract class SqlAppStore : IAppStore
 
     private static string Now() => DateTimeOffset.UtcNow.ToString("o", CultureInfo.InvariantCulture);
 
-    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
+    internal static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -302,13 +307,13 @@ public abstract class SqlAppStore : IAppStore
         return command;
     }
 
-    private static async Task ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    internal static async Task ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {
         await using var command = Command(connection, transaction, sql, parameters);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    internal static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {
         await using var command = Command(connection, transaction, sql, parameters);
         var value = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);

@@ -150,6 +150,74 @@ public abstract class AppStoreContract
         Assert.That((await store.GetChangesAsync(before, default)).Apps.Single().Warm, Is.False, "the nodes learn of it");
     }
 
+    private static byte[] Key(string key) => Encoding.UTF8.GetBytes(key);
+
+    [Test]
+    public async Task KvValuesAreReadBackWithTheirMetadataAndNamespacesAreApart()
+    {
+        var store = await StoreAsync();
+        var kv = (IKvStore)store;
+        await kv.PutAsync("a", "KV", Key("k"), [1, 2, 3], """{"m":1}""", null, 100, default);
+        await kv.PutAsync("a", "OTHER", Key("k"), [9], null, null, 100, default);
+        await kv.PutAsync("b", "KV", Key("k"), [8], null, null, 100, default);
+
+        var found = await kv.GetAsync("a", "KV", [Key("k"), Key("missing")], 100, default);
+        Assert.That(found.Single().Value, Is.EqualTo(new byte[] { 1, 2, 3 }));
+        Assert.That(found.Single().Metadata, Is.EqualTo("""{"m":1}"""));
+        Assert.That((await kv.GetAsync("a", "OTHER", [Key("k")], 100, default)).Single().Value, Is.EqualTo(new byte[] { 9 }));
+
+        await kv.PutAsync("a", "KV", Key("k"), [4], null, null, 100, default);
+        Assert.That((await kv.GetAsync("a", "KV", [Key("k")], 100, default)).Single().Value, Is.EqualTo(new byte[] { 4 }), "overwritten");
+        await kv.DeleteAsync("a", "KV", Key("k"), default);
+        Assert.That(await kv.GetAsync("a", "KV", [Key("k")], 100, default), Is.Empty);
+        Assert.That(await kv.GetAsync("b", "KV", [Key("k")], 100, default), Has.Count.EqualTo(1), "another app's namespace is untouched");
+    }
+
+    [Test]
+    public async Task ExpiredKvEntriesAreNeverReturned()
+    {
+        var kv = (IKvStore)await StoreAsync();
+        await kv.PutAsync("a", "KV", Key("short"), [1], null, 150, 100, default);
+        Assert.That(await kv.GetAsync("a", "KV", [Key("short")], 149, default), Has.Count.EqualTo(1));
+        Assert.That(await kv.GetAsync("a", "KV", [Key("short")], 150, default), Is.Empty);
+        Assert.That((await kv.ListAsync("a", "KV", [], null, 10, 150, default)).Keys, Is.Empty);
+    }
+
+    [Test]
+    public async Task KvListingsAreInByteOrderByPrefixAndPage()
+    {
+        var kv = (IKvStore)await StoreAsync();
+        foreach (var key in new[] { "user:b", "user:a", "user:\u00e9", "user:Z", "other", "user:" })
+        {
+            await kv.PutAsync("a", "KV", Key(key), [0], key == "user:a" ? """{"x":1}""" : null, key == "user:b" ? 500 : null, 100, default);
+        }
+
+        var all = await kv.ListAsync("a", "KV", Key("user:"), null, 10, 100, default);
+        Assert.That(all.Keys.Select(k => Encoding.UTF8.GetString(k.Key)), Is.EqualTo(new[] { "user:", "user:Z", "user:a", "user:b", "user:\u00e9" }), "UTF-8 byte order");
+        Assert.That(all.Complete, Is.True);
+        Assert.That(all.Keys[2].Metadata, Is.EqualTo("""{"x":1}"""));
+        Assert.That(all.Keys[3].Expiration, Is.EqualTo(500));
+
+        var first = await kv.ListAsync("a", "KV", Key("user:"), null, 2, 100, default);
+        Assert.That((first.Keys.Count, first.Complete), Is.EqualTo((2, false)));
+        var next = await kv.ListAsync("a", "KV", Key("user:"), first.Keys[^1].Key, 2, 100, default);
+        Assert.That(next.Keys.Select(k => Encoding.UTF8.GetString(k.Key)), Is.EqualTo(new[] { "user:a", "user:b" }));
+        Assert.That((await kv.ListAsync("a", "KV", [], null, 100, 100, default)).Keys, Has.Count.EqualTo(6));
+    }
+
+    [Test]
+    public async Task DeletingAnAppDeletesItsKvNamespaces()
+    {
+        var store = await StoreAsync();
+        var kv = (IKvStore)store;
+        await store.DeployAsync("gone", "aaa", Archive("1"), NoVars, false, default);
+        await kv.PutAsync("gone", "KV", Key("k"), [1], null, null, 100, default);
+        await kv.PutAsync("kept", "KV", Key("k"), [1], null, null, 100, default);
+        await store.DeleteAsync("gone", default);
+        Assert.That(await kv.GetAsync("gone", "KV", [Key("k")], 100, default), Is.Empty);
+        Assert.That(await kv.GetAsync("kept", "KV", [Key("k")], 100, default), Has.Count.EqualTo(1));
+    }
+
     [Test]
     public async Task MigratingAgainIsHarmless()
     {
