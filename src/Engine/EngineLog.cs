@@ -67,6 +67,12 @@ internal static partial class EngineLog
     [LoggerMessage(223, LogLevel.Debug, "App {App}: import map {ImportMap}")]
     public static partial void ImportMap(ILogger logger, string app, string importMap);
 
+    [LoggerMessage(224, LogLevel.Warning, "App {App}: tab {Tab} called the KV binding with a malformed payload; ignored")]
+    public static partial void KvMalformed(ILogger logger, string app, int tab);
+
+    [LoggerMessage(225, LogLevel.Error, "App {App}: a KV call failed in the store")]
+    public static partial void KvStoreFailed(ILogger logger, string app, Exception exception);
+
     [LoggerMessage(219, LogLevel.Information, "App {App}: tab {Tab} is stalled; {Count} queued request(s) moved to other tabs")]
     public static partial void WorkMoved(ILogger logger, string app, int tab, int count);
 

@@ -80,7 +80,8 @@ public sealed class AppBundle
         foreach (var file in Directory.EnumerateFiles(root, "*", options))
         {
             var relative = Path.GetRelativePath(root, file);
-            if (relative.Split(Path.DirectorySeparatorChar).Any(part => part is ".git" or "node_modules"))
+            // .leanproxy holds serve's own state (the embedded KV file): never part of the app.
+            if (relative.Split(Path.DirectorySeparatorChar).Any(part => part is ".git" or "node_modules" or ".leanproxy"))
             {
                 continue;
             }

@@ -1,5 +1,6 @@
 using System.Net;
 using LeanProxy.Engine.Browser;
+using LeanProxy.Engine.Kv;
 using LeanProxy.Engine.Pages;
 using LeanProxy.Engine.Raw;
 using LeanProxy.Engine.Tabs;
@@ -21,6 +22,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
     private readonly AppBundle _bundle;
     private readonly AppOptions _options;
     private readonly ILoggerFactory _loggerFactory;
+    private readonly KvStoreHandle? _kv;
     private AppScope? _app;
     private PageServer? _pageServer;
     private BrowserHost? _browser;
@@ -29,8 +31,9 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
     private int _stopped;
     private volatile bool _stopping;
 
-    private AppHost(AppBundle bundle, AppOptions options, ILoggerFactory loggerFactory, AppScope? app)
+    private AppHost(AppBundle bundle, AppOptions options, ILoggerFactory loggerFactory, AppScope? app, KvStoreHandle? kv = null)
     {
+        _kv = kv;
         _bundle = bundle;
         _options = options;
         _loggerFactory = loggerFactory;
@@ -48,8 +51,15 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
     private AppScope App => _app ?? throw new InvalidOperationException("The app host is not started.");
 
     /// <summary>An app host for one app version; <see cref="StartAsync(BrowserHost, CancellationToken)"/> opens its tabs.</summary>
-    public static AppHost Create(AppBundle bundle, AppOptions options, ILoggerFactory? loggerFactory = null) =>
-        new(bundle, options, loggerFactory ?? NullLoggerFactory.Instance, null);
+    public static AppHost Create(AppBundle bundle, AppOptions options, ILoggerFactory? loggerFactory = null, KvStoreHandle? kv = null)
+    {
+        if (options.KvBindings.Count > 0 && kv is null)
+        {
+            throw new ArgumentException("KV bindings need a store.");
+        }
+
+        return new(bundle, options, loggerFactory ?? NullLoggerFactory.Instance, null, kv);
+    }
 
     /// <summary>An app host over pages of the caller's making (the tests' scripted fake pages).</summary>
     internal static AppHost Create(AppScope app) => new(app.Bundle, app.Options, NullLoggerFactory.Instance, app);
@@ -72,14 +82,14 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
             throw new AppLoadException(problems[0] + (problems.Count == 1 ? string.Empty : $" (and {problems.Count - 1} more such import(s))"));
         }
 
-        var pageServer = new PageServer(_bundle, _options.Variables, _loggerFactory.CreateLogger("LeanProxy.PageServer"));
+        var pageServer = new PageServer(_bundle, _options.Variables, _loggerFactory.CreateLogger("LeanProxy.PageServer"), _options.KvBindings);
         _app = new AppScope
         {
             Name = _bundle.Name,
             Bundle = _bundle,
             Options = _options,
             Logger = _loggerFactory.CreateLogger("LeanProxy.Engine"),
-            Bindings = PageBindings.Create(),
+            Bindings = PageBindings.Create(KvBindings()),
             Pages = new CdpPageFactory(browser, pageServer),
         };
         _pageServer = pageServer;
@@ -96,6 +106,18 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
 
         _browser = browser;
         browser.Register(this);
+    }
+
+    /// <summary>The page → host bindings of the app's options: KV when it has KV bindings.</summary>
+    private Dictionary<string, PageBindingHandler> KvBindings()
+    {
+        if (_kv is null || _options.KvBindings.Count == 0)
+        {
+            return [];
+        }
+
+        var binding = new Kv.KvBinding(_kv.Store, _kv.EnsureReadyAsync, _bundle.Name, _options.KvBindings.ToHashSet(StringComparer.Ordinal), _loggerFactory.CreateLogger("LeanProxy.Kv"));
+        return new Dictionary<string, PageBindingHandler> { [Kv.KvBinding.Name] = binding.Handle };
     }
 
     /// <summary>Opens the tabs of an app host made with <see cref="Create(AppScope)"/>; without a heartbeat the test calls <see cref="TabPool.Tick"/>.</summary>

@@ -23,4 +23,7 @@ public sealed record AppOptions
 
     /// <summary>Keep one extra tab loaded, ready to replace a tab that crashes.</summary>
     public bool WarmSpare { get; init; } = true;
+
+    /// <summary>KV namespaces handed to the handler as <c>env.NAME</c> (Workers KV's API).</summary>
+    public IReadOnlyList<string> KvBindings { get; init; } = [];
 }

@@ -31,7 +31,7 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
     private readonly ConcurrentQueue<string> _missing = new();
     private SocketListener? _listener;
 
-    public PageServer(AppBundle bundle, IReadOnlyDictionary<string, string> variables, ILogger logger)
+    public PageServer(AppBundle bundle, IReadOnlyDictionary<string, string> variables, ILogger logger, IReadOnlyList<string>? kvBindings = null)
     {
         _bundle = bundle;
         _logger = logger;
@@ -40,7 +40,8 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
             ? $"<script type=\"importmap\">{map.Replace("</", "<\\/", StringComparison.Ordinal)}</script>\n"
             : string.Empty;
         _bootPage = Encoding.UTF8.GetBytes(BootPage.Replace("<!-- import map -->", importMap, StringComparison.Ordinal));
-        var config = "{\"env\":" + JsonSerializer.Serialize(new Dictionary<string, string>(variables), EngineJsonContext.Default.DictionaryStringString) + "}";
+        var config = "{\"env\":" + JsonSerializer.Serialize(new Dictionary<string, string>(variables), EngineJsonContext.Default.DictionaryStringString)
+            + ",\"kv\":" + JsonSerializer.Serialize((kvBindings ?? []).ToArray(), EngineJsonContext.Default.StringArray) + "}";
         _bootModule = Encoding.UTF8.GetBytes(
             // The runtime first: it installs Request, Response and fetch before the app's modules are evaluated.
             $"import {{ start }} from \"{RuntimePrefix}index.js\";\n" +

@@ -111,6 +111,15 @@ internal static class HostMessageWriter
         writer.WriteEndArray();
     }
 
+    /// <summary><c>[10, callId, ok, result]</c>: <paramref name="resultJson"/> is written as it is (JSON the host made).</summary>
+    public static void WriteKvReply(Utf8JsonWriter writer, int callId, bool ok, ReadOnlySpan<byte> resultJson)
+    {
+        Start(writer, HostMessageKind.KvReply, callId);
+        writer.WriteNumberValue(ok ? 1 : 0);
+        writer.WriteRawValue(resultJson, skipInputValidation: true);
+        writer.WriteEndArray();
+    }
+
     private static void Start(Utf8JsonWriter writer, HostMessageKind kind, int id)
     {
         writer.WriteStartArray();

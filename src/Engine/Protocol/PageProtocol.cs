@@ -34,6 +34,9 @@ internal enum HostMessageKind
 
     /// <summary><c>[9, id]</c>: the client's connection gave a streamed body up: the handler's stream is cancelled.</summary>
     StreamCancel = 9,
+
+    /// <summary><c>[10, callId, ok, result]</c>: the answer to a KV call the page made through the <c>__lpKv</c> binding (see Runtime/kv.js).</summary>
+    KvReply = 10,
 }
 
 /// <summary>Page → host messages.</summary>

@@ -10,6 +10,7 @@ import "./facades.js";
 import { handleRequest } from "./http.js";
 import { HostMessage } from "./protocol.js";
 import { streamCancel, streamTaken } from "./streams.js";
+import { KvNamespace, kvReply } from "./kv.js";
 import { failConnection, handleTcp } from "./tcp.js";
 import { handleDatagram } from "./udp.js";
 
@@ -51,6 +52,7 @@ function dispatch(messages) {
       case HostMessage.Datagram: answered++; break;
       case HostMessage.StreamAck: streamTaken(m[1], m[2]); break;
       case HostMessage.StreamCancel: streamCancel(m[1]); break;
+      case HostMessage.KvReply: kvReply(m); break;
     }
   }
   const batch = {
@@ -69,7 +71,8 @@ function dispatch(messages) {
       case HostMessage.Request: handleRequest(m, batch); break;
       case HostMessage.Datagram: handleDatagram(m, batch); break;
       case HostMessage.StreamAck:
-      case HostMessage.StreamCancel: break;
+      case HostMessage.StreamCancel:
+      case HostMessage.KvReply: break;
       default:
         try {
           handleTcp(m);
@@ -94,7 +97,9 @@ export function start(module, config) {
     datagram: typeof handler?.datagram === "function",
   };
   current.app = handler ?? {};
-  current.env = Object.freeze({ ...config.env });
+  const env = { ...config.env };
+  for (const binding of config.kv ?? []) env[binding] = new KvNamespace(binding);
+  current.env = Object.freeze(env);
   globalThis.__lp = { d: dispatch };
   globalThis.__lpSettle({ t: "ready", exports });
 }

@@ -13,6 +13,7 @@ export const HostMessage = Object.freeze({
   TcpAck: 7,        // [7, id, bytes]
   StreamAck: 8,     // [8, id, bytes taken in all]
   StreamCancel: 9,  // [9, id]
+  KvReply: 10,      // [10, callId, ok, result]: the answer to a KV call (kv.js)
 });
 
 export const PageMessage = Object.freeze({

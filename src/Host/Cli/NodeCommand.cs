@@ -20,6 +20,11 @@ public static class NodeCommand
             throw new UsageException($"APP {options.App} and --store exclude each other: serve one app, or run a node serving the store's apps.");
         }
 
+        if (options.Kv.Any())
+        {
+            throw new UsageException("--kv is for serve APP; a node's apps do not have KV bindings yet.");
+        }
+
         if (options.Tcp.Any() || options.Udp.Any())
         {
             throw new UsageException("--tcp and --udp are for serve APP; a node serves HTTP, routed by Host.");

@@ -33,6 +33,37 @@ public static class ServeCommand
         }
 
         var shared = ValidateShared(options);
+        var kv = options.Kv.ToArray();
+        foreach (var binding in kv)
+        {
+            if (!System.Text.RegularExpressions.Regex.IsMatch(binding, "^[A-Za-z_$][A-Za-z0-9_$]*$"))
+            {
+                throw new UsageException($"--kv {binding}: a binding is a JavaScript identifier (env.{binding} must be valid), e.g. --kv KV.");
+            }
+
+            if (shared.App.Variables.ContainsKey(binding) || kv.Count(b => b == binding) > 1)
+            {
+                throw new UsageException($"--kv {binding}: env.{binding} is given twice (--kv or --var).");
+            }
+        }
+
+        if (options.Store is { } store)
+        {
+            if (kv.Length == 0)
+            {
+                throw new UsageException("--store with APP keeps the app's KV values: give --kv BINDING too (or leave APP out to run a node).");
+            }
+
+            try
+            {
+                LeanProxy.Store.AppStores.Check(store);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new UsageException(ex.Message);
+            }
+        }
+
         var tcp = options.Tcp.Select(value => EndpointParser.Parse("--tcp", value)).ToArray();
         var udp = options.Udp.Select(value => EndpointParser.Parse("--udp", value)).ToArray();
         var endpoints = shared.Http;
@@ -54,7 +85,8 @@ public static class ServeCommand
         {
             AppPath = options.App,
             Browser = shared.Browser,
-            App = shared.App,
+            App = shared.App with { KvBindings = kv },
+            KvStoreUri = options.Store,
             Http = shared.Listener,
             HttpEndpoints = endpoints,
             TcpEndpoints = tcp,
@@ -137,7 +169,7 @@ public static class ServeCommand
 
     public static async Task<int> RunAsync(ServeOptions options, TextWriter stdout, TextWriter stderr)
     {
-        if (options.Store is not null)
+        if (options.Store is not null && string.IsNullOrEmpty(options.App))
         {
             return await NodeCommand.RunAsync(options, stdout, stderr).ConfigureAwait(false);
         }

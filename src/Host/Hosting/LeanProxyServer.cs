@@ -3,6 +3,8 @@ using System.Net.Sockets;
 using LeanProxy.Engine.Apps;
 using LeanProxy.Host.Cli;
 using LeanProxy.Engine.Browser;
+using LeanProxy.Engine.Kv;
+using LeanProxy.Store;
 using LeanProxy.Listener;
 using LeanProxy.Listener.Http;
 using LeanProxy.Listener.Tcp;
@@ -38,6 +40,7 @@ public sealed class LeanProxyServer : IAsyncDisposable
     private readonly AppRouter _router = new();
     private BrowserHost? _browser;
     private AppHost? _app;
+    private SqlAppStore? _kvStore;
     private int _stopped;
 
     private LeanProxyServer(ServerPlan plan, ILoggerFactory loggerFactory)
@@ -115,8 +118,17 @@ public sealed class LeanProxyServer : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var bundle = AppBundle.Load(_plan.AppPath);
+        KvStoreHandle? kv = null;
+        if (_plan.App.KvBindings.Count > 0)
+        {
+            var uri = _plan.KvStoreUri ?? "sqlite:" + Path.Combine(bundle.SourceRoot!, ".leanproxy", "state", "kv.db");
+            _kvStore = (SqlAppStore)AppStores.Open(uri);
+            kv = new KvStoreHandle(_kvStore);
+            HostLog.KvStore(_loggerFactory.CreateLogger("LeanProxy"), string.Join(", ", _plan.App.KvBindings), _kvStore.Description);
+        }
+
         _browser = await BrowserHost.StartAsync(_plan.Browser, _loggerFactory, cancellationToken).ConfigureAwait(false);
-        var app = AppHost.Create(bundle, _plan.App with { RequiredExports = _plan.RequiredExports }, _loggerFactory);
+        var app = AppHost.Create(bundle, _plan.App with { RequiredExports = _plan.RequiredExports }, _loggerFactory, kv);
         await app.StartAsync(_browser, cancellationToken).ConfigureAwait(false);
         _app = app;
         _router.Swap(app);
@@ -148,6 +160,11 @@ public sealed class LeanProxyServer : IAsyncDisposable
         if (_browser is not null)
         {
             await _browser.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_kvStore is not null)
+        {
+            await _kvStore.DisposeAsync().ConfigureAwait(false);
         }
 
         await DisposeListenersAsync().ConfigureAwait(false);

@@ -17,6 +17,9 @@ public sealed record ServerPlan
 
     public AppOptions App { get; init; } = new();
 
+    /// <summary>Where the app's KV values are kept; null: an SQLite file in the app folder's .leanproxy/state.</summary>
+    public string? KvStoreUri { get; init; }
+
     public HttpListenerOptions Http { get; init; } = new();
 
     public IReadOnlyList<IPEndPoint> HttpEndpoints { get; init; } = [];
