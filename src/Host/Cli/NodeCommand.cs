@@ -1,7 +1,4 @@
 using System.Net;
-using System.Runtime.InteropServices;
-using LeanProxy.Cdp;
-using LeanProxy.Cdp.Launch;
 using LeanProxy.Host.Hosting;
 using LeanProxy.Host.Node;
 using Microsoft.Extensions.Logging;
@@ -111,68 +108,6 @@ public static class NodeCommand
     {
         var (plan, level) = Validate(options);
         using var loggerFactory = HostLogging.Create(level);
-        var logger = loggerFactory.CreateLogger("LeanProxy");
-        using var stop = new CancellationTokenSource();
-        var signal = "signal";
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
-
-        NodeServer server;
-        try
-        {
-            server = await NodeServer.BindAsync(plan, loggerFactory).ConfigureAwait(false);
-        }
-        catch (ListenerBindException ex)
-        {
-            await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
-            return 1;
-        }
-
-        try
-        {
-            await server.StartAsync(stop.Token).ConfigureAwait(false);
-            foreach (var endpoint in server.Endpoints)
-            {
-                await stdout.WriteLineAsync($"listening {endpoint}").ConfigureAwait(false);
-            }
-
-            await stdout.FlushAsync().ConfigureAwait(false);
-            var failed = server.Failed;
-            var stopped = Task.Delay(Timeout.Infinite, stop.Token);
-            if (await Task.WhenAny(failed, stopped).ConfigureAwait(ConfigureAwaitOptions.None) == failed)
-            {
-                HostLog.BrowserLost(logger, failed.Result);
-                return 1;
-            }
-
-            HostLog.Stopping(logger, signal);
-            return 0;
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            return 0;
-        }
-        catch (StoreStartException ex)
-        {
-            await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
-            return 1;
-        }
-        catch (Exception ex) when (ex is ChromeNotFoundException or ChromeLaunchException or CdpClosedException or HttpRequestException or System.Net.WebSockets.WebSocketException)
-        {
-            await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
-            return 1;
-        }
-        finally
-        {
-            await server.StopAsync(ServeCommand.DrainTimeout).ConfigureAwait(false);
-            HostLog.Stopped(logger);
-        }
-
-        void Handle(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            signal = context.Signal.ToString();
-            stop.Cancel();
-        }
+        return await ServerRunner.RunAsync(async () => await NodeServer.BindAsync(plan, loggerFactory).ConfigureAwait(false), loggerFactory.CreateLogger("LeanProxy"), stdout, stderr).ConfigureAwait(false);
     }
 }

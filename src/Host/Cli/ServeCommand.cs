@@ -1,8 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Runtime.InteropServices;
-using LeanProxy.Cdp;
-using LeanProxy.Cdp.Launch;
 using LeanProxy.Engine.Apps;
 using LeanProxy.Engine.Browser;
 using LeanProxy.Host.Hosting;
@@ -14,8 +11,6 @@ namespace LeanProxy.Host.Cli;
 /// <summary><c>leanproxy serve</c>: validate, bind the listeners, start the browser and the app, accept; stop cleanly on SIGINT/SIGTERM.</summary>
 public static class ServeCommand
 {
-    public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
-
     /// <summary>Checks the options and turns them into a plan and a log level; throws <see cref="UsageException"/> naming a bad flag.</summary>
     public static (ServerPlan Plan, LogLevel Level) Validate(ServeOptions options)
     {
@@ -176,83 +171,6 @@ public static class ServeCommand
 
         var (plan, level) = Validate(options);
         using var loggerFactory = HostLogging.Create(level);
-        var logger = loggerFactory.CreateLogger("LeanProxy");
-
-        using var stop = new CancellationTokenSource();
-        var signal = "signal";
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
-
-        LeanProxyServer server;
-        try
-        {
-            // Ports first: a port in use fails at once, before Chromium starts.
-            server = await LeanProxyServer.BindAsync(plan, loggerFactory).ConfigureAwait(false);
-        }
-        catch (ListenerBindException ex)
-        {
-            await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
-            return 1;
-        }
-
-        try
-        {
-            await server.StartAsync(stop.Token).ConfigureAwait(false);
-            foreach (var endpoint in server.Endpoints)
-            {
-                await stdout.WriteLineAsync($"listening {endpoint}").ConfigureAwait(false);
-            }
-
-            await stdout.FlushAsync().ConfigureAwait(false);
-
-            var failed = server.Failed;
-            var stopped = Task.Delay(Timeout.Infinite, stop.Token);
-            var first = await Task.WhenAny(failed, stopped).ConfigureAwait(ConfigureAwaitOptions.None);
-            if (first == failed)
-            {
-                HostLog.BrowserLost(logger, failed.Result);
-                return 1;
-            }
-
-            HostLog.Stopping(logger, signal);
-            return 0;
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            return 0;
-        }
-        catch (AppLoadException ex)
-        {
-            await stderr.WriteLineAsync($"error: the app failed to load: {ex.Message}").ConfigureAwait(false);
-            return 1;
-        }
-        catch (MissingExportException ex)
-        {
-            await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
-            return 2;
-        }
-        catch (ArgumentException ex)
-        {
-            await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
-            return 2;
-        }
-        catch (Exception ex) when (ex is ChromeNotFoundException or ChromeLaunchException or CdpClosedException or HttpRequestException or System.Net.WebSockets.WebSocketException)
-        {
-            await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
-            return 1;
-        }
-        finally
-        {
-            // Stop accepting, finish what is in flight, then close the tabs and Chromium (profile deleted).
-            await server.StopAsync(DrainTimeout).ConfigureAwait(false);
-            HostLog.Stopped(logger);
-        }
-
-        void Handle(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            signal = context.Signal.ToString();
-            stop.Cancel();
-        }
+        return await ServerRunner.RunAsync(async () => await LeanProxyServer.BindAsync(plan, loggerFactory).ConfigureAwait(false), loggerFactory.CreateLogger("LeanProxy"), stdout, stderr).ConfigureAwait(false);
     }
 }

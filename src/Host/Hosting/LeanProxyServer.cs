@@ -31,7 +31,7 @@ public sealed class ListenerBindException(string flag, IPEndPoint endPoint, Sock
 /// once, before Chromium starts), then starts the browser host and the app host, then starts accepting. Stopping
 /// goes the other way: stop accepting and drain, stop the app host, close the browser.
 /// </summary>
-public sealed class LeanProxyServer : IAsyncDisposable
+public sealed class LeanProxyServer : IServer, IAsyncDisposable
 {
     private readonly ServerPlan _plan;
     private readonly ILoggerFactory _loggerFactory;

@@ -38,7 +38,7 @@ public sealed class StoreStartException(string message, Exception inner) : Excep
 /// The composition of a node (<c>serve --store</c>): binds the public and admin listeners first, reaches the store
 /// (retrying for a stated window), starts the browser, loads the app list, then accepts. Requests are routed by Host.
 /// </summary>
-public sealed class NodeServer : IAsyncDisposable
+public sealed class NodeServer : IServer, IAsyncDisposable
 {
     private readonly NodePlan _plan;
     private readonly ILoggerFactory _loggerFactory;
