@@ -34,10 +34,14 @@ public abstract partial class SqlAppStore : IAppStore, IKvStore
             // Keys are bytes (UTF-8), so that they sort in byte order on every engine whatever its collation.
             "CREATE TABLE lp_kv (app TEXT NOT NULL, binding TEXT NOT NULL, k {blob} NOT NULL, v {blob} NOT NULL, metadata TEXT, expiration BIGINT, PRIMARY KEY (app, binding, k))",
         ],
+        [
+            // A version's KV bindings (comma-separated names), part of what the version is, like its variables.
+            "ALTER TABLE lp_versions ADD COLUMN kv TEXT NOT NULL DEFAULT ''",
+        ],
     ];
 
     private const string AppColumns =
-        "a.name, a.active_version, v.sha256, v.vars, a.revision, a.deleted, a.updated_at, a.warm FROM lp_apps a LEFT JOIN lp_versions v ON v.app = a.name AND v.version = a.active_version";
+        "a.name, a.active_version, v.sha256, v.vars, a.revision, a.deleted, a.updated_at, a.warm, v.kv FROM lp_apps a LEFT JOIN lp_versions v ON v.app = a.name AND v.version = a.active_version";
 
     public abstract string Description { get; }
 
@@ -99,13 +103,14 @@ public abstract partial class SqlAppStore : IAppStore, IKvStore
         return await ReadRevisionAsync(connection, null, cancellationToken).ConfigureAwait(false);
     }
 
-    public Task<DeployOutcome> DeployAsync(string name, string sha256, ReadOnlyMemory<byte> archive, IReadOnlyDictionary<string, string> variables, bool warm, CancellationToken cancellationToken)
+    public Task<DeployOutcome> DeployAsync(string name, string sha256, ReadOnlyMemory<byte> archive, IReadOnlyDictionary<string, string> variables, bool warm, CancellationToken cancellationToken, IReadOnlyList<string>? kvBindings = null)
     {
+        var kv = string.Join(',', (kvBindings ?? []).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
         var vars = JsonSerializer.Serialize(new SortedDictionary<string, string>(variables.ToDictionary(), StringComparer.Ordinal), StoreJsonContext.Default.SortedDictionaryStringString);
         return WriteAsync<DeployOutcome>(async (connection, transaction, revision) =>
         {
             var active = await ReadActiveAsync(connection, transaction, name, cancellationToken).ConfigureAwait(false);
-            if (active is { } current && current.Sha256 == sha256 && current.Vars == vars)
+            if (active is { } current && current.Sha256 == sha256 && current.Vars == vars && current.Kv == kv)
             {
                 if (current.Warm == warm)
                 {
@@ -122,8 +127,8 @@ public abstract partial class SqlAppStore : IAppStore, IKvStore
             await ExecuteAsync(connection, transaction, "INSERT INTO lp_bundles (sha256, archive, size, created_at) VALUES (@sha, @archive, @size, @now) ON CONFLICT (sha256) DO NOTHING", cancellationToken,
                 ("sha", sha256), ("archive", archive.ToArray()), ("size", (long)archive.Length), ("now", now)).ConfigureAwait(false);
             var version = Convert.ToInt32(await ScalarAsync(connection, transaction, "SELECT COALESCE(MAX(version), 0) + 1 FROM lp_versions WHERE app = @name", cancellationToken, ("name", name)).ConfigureAwait(false), CultureInfo.InvariantCulture);
-            await ExecuteAsync(connection, transaction, "INSERT INTO lp_versions (app, version, sha256, vars, created_at) VALUES (@name, @version, @sha, @vars, @now)", cancellationToken,
-                ("name", name), ("version", version), ("sha", sha256), ("vars", vars), ("now", now)).ConfigureAwait(false);
+            await ExecuteAsync(connection, transaction, "INSERT INTO lp_versions (app, version, sha256, vars, created_at, kv) VALUES (@name, @version, @sha, @vars, @now, @kv)", cancellationToken,
+                ("name", name), ("version", version), ("sha", sha256), ("vars", vars), ("now", now), ("kv", kv)).ConfigureAwait(false);
             await ExecuteAsync(connection, transaction,
                 "INSERT INTO lp_apps (name, active_version, revision, deleted, updated_at, warm) VALUES (@name, @version, @revision, 0, @now, @warm) " +
                 "ON CONFLICT (name) DO UPDATE SET active_version = excluded.active_version, revision = excluded.revision, deleted = 0, updated_at = excluded.updated_at, warm = excluded.warm",
@@ -149,7 +154,7 @@ public abstract partial class SqlAppStore : IAppStore, IKvStore
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = Command(connection, null,
-            "SELECT v.version, v.sha256, b.size, v.vars, v.created_at FROM lp_versions v JOIN lp_bundles b ON b.sha256 = v.sha256 WHERE v.app = @name ORDER BY v.version",
+            "SELECT v.version, v.sha256, b.size, v.vars, v.created_at, v.kv FROM lp_versions v JOIN lp_bundles b ON b.sha256 = v.sha256 WHERE v.app = @name ORDER BY v.version",
             ("name", name));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var versions = new List<StoredVersion>();
@@ -160,7 +165,8 @@ public abstract partial class SqlAppStore : IAppStore, IKvStore
                 reader.GetString(1),
                 Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture),
                 ParseVars(reader.GetString(3)),
-                DateTimeOffset.Parse(reader.GetString(4), CultureInfo.InvariantCulture)));
+                DateTimeOffset.Parse(reader.GetString(4), CultureInfo.InvariantCulture),
+                SplitKv(reader.GetString(5))));
         }
 
         return versions;
@@ -248,10 +254,12 @@ public abstract partial class SqlAppStore : IAppStore, IKvStore
         }
     }
 
-    private static async Task<(int Version, string Sha256, string Vars, bool Warm)?> ReadActiveAsync(DbConnection connection, DbTransaction transaction, string name, CancellationToken cancellationToken)
+    private static IReadOnlyList<string> SplitKv(string kv) => kv.Split(',', StringSplitOptions.RemoveEmptyEntries);
+
+    private static async Task<(int Version, string Sha256, string Vars, bool Warm, string Kv)?> ReadActiveAsync(DbConnection connection, DbTransaction transaction, string name, CancellationToken cancellationToken)
     {
         await using var command = Command(connection, transaction,
-            "SELECT a.active_version, v.sha256, v.vars, a.warm FROM lp_apps a JOIN lp_versions v ON v.app = a.name AND v.version = a.active_version WHERE a.name = @name AND a.deleted = 0",
+            "SELECT a.active_version, v.sha256, v.vars, a.warm, v.kv FROM lp_apps a JOIN lp_versions v ON v.app = a.name AND v.version = a.active_version WHERE a.name = @name AND a.deleted = 0",
             ("name", name));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -259,7 +267,7 @@ public abstract partial class SqlAppStore : IAppStore, IKvStore
             return null;
         }
 
-        return (Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture), reader.GetString(1), reader.GetString(2), Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture) != 0);
+        return (Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture), reader.GetString(1), reader.GetString(2), Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture) != 0, reader.GetString(4));
     }
 
     private static async Task<long> ReadRevisionAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken) =>
@@ -280,7 +288,8 @@ public abstract partial class SqlAppStore : IAppStore, IKvStore
                 Convert.ToInt64(reader.GetValue(4), CultureInfo.InvariantCulture),
                 Convert.ToInt64(reader.GetValue(5), CultureInfo.InvariantCulture) != 0,
                 DateTimeOffset.Parse(reader.GetString(6), CultureInfo.InvariantCulture),
-                Convert.ToInt64(reader.GetValue(7), CultureInfo.InvariantCulture) != 0));
+                Convert.ToInt64(reader.GetValue(7), CultureInfo.InvariantCulture) != 0,
+                reader.IsDBNull(8) ? [] : SplitKv(reader.GetString(8))));
         }
 
         return apps;

@@ -211,6 +211,32 @@ public sealed class NodeTests
     }
 
     [Test]
+    [CancelAfter(180_000)]
+    public async Task KvWritesOnOneNodeAreReadOnTheOtherAndGoWithTheApp(CancellationToken cancellationToken)
+    {
+        await using var postgres = await PostgresCluster.StartAsync(cancellationToken);
+        await using var first = await NodeHarness.StartAsync(postgres.Uri(), admin: true, cancellationToken);
+        await using var second = await NodeHarness.StartAsync(postgres.Uri(), admin: false, cancellationToken);
+        var app = Path.Combine(Path.GetTempPath(), "lp-kvapp-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(app);
+        _cleanup.Add(app);
+        File.Copy(Path.Combine(LeanProxyProcess.AppPath("kv-api"), "index.js"), Path.Combine(app, "index.js"));
+
+        var (code, _, stderr) = await first.CliAsync(cancellationToken, "deploy", app, "--name", "shop", "--kv", "KV");
+        Assert.That(code, Is.Zero, stderr);
+        Assert.That(await first.GetAsync("shop", "/set?k=cart&v=3", cancellationToken), Is.EqualTo((200, "ok")));
+        Assert.That(await second.GetAsync("shop", "/get?k=cart", cancellationToken), Is.EqualTo((200, "3")), "a write acknowledged on one node is read on the other");
+        Assert.That(await second.GetAsync("shop", "/set?k=cart&v=4", cancellationToken), Is.EqualTo((200, "ok")));
+        Assert.That(await first.GetAsync("shop", "/get?k=cart", cancellationToken), Is.EqualTo((200, "4")));
+
+        var (_, shown, _) = await first.CliAsync(cancellationToken, "apps", "show", "shop");
+        Assert.That(shown, Does.Contain("kv KV"));
+        Assert.That((await first.CliAsync(cancellationToken, "apps", "delete", "shop")).Code, Is.Zero);
+        Assert.That((await first.CliAsync(cancellationToken, "deploy", app, "--name", "shop", "--kv", "KV")).Code, Is.Zero);
+        Assert.That(await first.GetAsync("shop", "/get?k=cart", cancellationToken), Is.EqualTo((200, "null")), "deleting an app deleted its namespace");
+    }
+
+    [Test]
     [CancelAfter(120_000)]
     public async Task TwoNodesOnOneSqliteFileServeTheSameApps(CancellationToken cancellationToken)
     {

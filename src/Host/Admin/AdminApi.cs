@@ -119,6 +119,7 @@ internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions o
         }
 
         var variables = new Dictionary<string, string>(StringComparer.Ordinal);
+        var kv = new List<string>();
         var warm = false;
         foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -129,9 +130,21 @@ internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions o
                 continue;
             }
 
+            if (decoded.StartsWith("kv=", StringComparison.Ordinal))
+            {
+                var binding = decoded[3..];
+                if (!System.Text.RegularExpressions.Regex.IsMatch(binding, "^[A-Za-z_$][A-Za-z0-9_$]*$"))
+                {
+                    return Refused(name, 400, "bad_parameter", $"kv={binding}: a KV binding is a JavaScript identifier (env.NAME).");
+                }
+
+                kv.Add(binding);
+                continue;
+            }
+
             if (!decoded.StartsWith("var=", StringComparison.Ordinal) || decoded.IndexOf('=', 4) is var equals && equals <= 4)
             {
-                return Refused(name, 400, "bad_parameter", $"'{decoded}': a deploy takes var=KEY=VALUE (repeatable) and warm=true|false.");
+                return Refused(name, 400, "bad_parameter", $"'{decoded}': a deploy takes var=KEY=VALUE and kv=BINDING (repeatable) and warm=true|false.");
             }
 
             variables[decoded[4..equals]] = decoded[(equals + 1)..];
@@ -160,7 +173,7 @@ internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions o
         }
 
         // Loaded in a scratch tab first: a module that does not load is refused and nothing changes.
-        var scratch = AppHost.Create(bundle, options.App with { Tabs = 1, WarmSpare = false, Variables = variables }, loggerFactory);
+        var scratch = AppHost.Create(bundle, options.App with { Tabs = 1, WarmSpare = false, Variables = variables, KvBindings = kv }, loggerFactory, apps.Kv);
         try
         {
             await scratch.StartAsync(browser, cancellationToken).ConfigureAwait(false);
@@ -174,7 +187,7 @@ internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions o
             await scratch.StopAsync(TimeSpan.Zero).ConfigureAwait(false);
         }
 
-        var outcome = await Store(() => apps.Store.DeployAsync(name, bundle.Sha256, request.Body, variables, warm, cancellationToken)).ConfigureAwait(false);
+        var outcome = await Store(() => apps.Store.DeployAsync(name, bundle.Sha256, request.Body, variables, warm, cancellationToken, kv)).ConfigureAwait(false);
         await SyncAsync(cancellationToken).ConfigureAwait(false);
         NodeLog.AdminChange(_logger, outcome.Created ? "deployed" : "unchanged", name, outcome.Version);
         return Json(outcome.Created ? 201 : 200, new DeployResult(name, outcome.Version, bundle.Sha256, appUrl(name), outcome.Created), AdminJsonContext.Default.DeployResult);
@@ -197,7 +210,7 @@ internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions o
         var versions = await Store(() => apps.Store.ListVersionsAsync(name, cancellationToken)).ConfigureAwait(false);
         var detail = new AppDetail(
             app.Name, app.ActiveVersion, app.Sha256, appUrl(app.Name), app.UpdatedAt,
-            [.. versions.Select(v => new VersionInfo(v.Version, v.Sha256, v.Size, [.. v.Variables.Keys.Order(StringComparer.Ordinal)], v.CreatedAt, v.Version == app.ActiveVersion))],
+            [.. versions.Select(v => new VersionInfo(v.Version, v.Sha256, v.Size, [.. v.Variables.Keys.Order(StringComparer.Ordinal)], v.CreatedAt, v.Version == app.ActiveVersion, v.KvBindings ?? []))],
             new NodeState(Environment.MachineName, apps.RunningVersion(name)));
         return Json(200, detail, AdminJsonContext.Default.AppDetail);
     }

@@ -12,7 +12,7 @@ public sealed record AppSummary(string Name, int Version, string Sha256, string 
 public sealed record AppList(IReadOnlyList<AppSummary> Apps);
 
 /// <summary>A version as the API shows it: its variables by name only (values may be secrets).</summary>
-public sealed record VersionInfo(int Version, string Sha256, long Size, IReadOnlyList<string> Variables, DateTimeOffset CreatedAt, bool Active);
+public sealed record VersionInfo(int Version, string Sha256, long Size, IReadOnlyList<string> Variables, DateTimeOffset CreatedAt, bool Active, IReadOnlyList<string> Kv);
 
 /// <summary>Where the app runs: on this node, which version (null when it has not been requested here yet).</summary>
 public sealed record NodeState(string Node, int? RunningVersion);

@@ -38,6 +38,11 @@ public static class AdminCommands
             query.Append(query.Length == 0 ? '?' : '&').Append("var=").Append(Uri.EscapeDataString(pair));
         }
 
+        foreach (var binding in options.Kv)
+        {
+            query.Append(query.Length == 0 ? '?' : '&').Append("kv=").Append(Uri.EscapeDataString(binding));
+        }
+
         if (options.Warm)
         {
             query.Append(query.Length == 0 ? '?' : '&').Append("warm=true");
@@ -85,7 +90,8 @@ public static class AdminCommands
                     await stdout.WriteLineAsync($"on {app.Node.Node}: {(app.Node.RunningVersion is { } running ? "running version " + running : "not started (starts on its first request)")}").ConfigureAwait(false);
                     foreach (var version in app.Versions)
                     {
-                        var vars = version.Variables.Count == 0 ? string.Empty : " vars " + string.Join(',', version.Variables);
+                        var vars = (version.Variables.Count == 0 ? string.Empty : " vars " + string.Join(',', version.Variables))
+                            + (version.Kv.Count == 0 ? string.Empty : " kv " + string.Join(',', version.Kv));
                         await stdout.WriteLineAsync($"{(version.Active ? "*" : " ")} version {version.Version}\t{version.Sha256[..12]}\t{version.Size} bytes\t{version.CreatedAt:u}{vars}").ConfigureAwait(false);
                     }
                 }).ConfigureAwait(false);

@@ -24,6 +24,9 @@ public sealed class DeployOptions : AdminClientOptions
     [Option("var", HelpText = "KEY=VALUE handed to the handler in env (repeatable).")]
     public IEnumerable<string> Vars { get; set; } = [];
 
+    [Option("kv", HelpText = "A KV namespace handed to the handler as env.BINDING (repeatable).")]
+    public IEnumerable<string> Kv { get; set; } = [];
+
     [Option("warm", HelpText = "Every node starts the app when it starts or learns of it, instead of on its first request.")]
     public bool Warm { get; set; }
 }

@@ -19,7 +19,7 @@ public static class NodeCommand
 
         if (options.Kv.Any())
         {
-            throw new UsageException("--kv is for serve APP; a node's apps do not have KV bindings yet.");
+            throw new UsageException("--kv is for serve APP; a node's apps get theirs with their deploy (leanproxy deploy --kv BINDING).");
         }
 
         if (options.Tcp.Any() || options.Udp.Any())

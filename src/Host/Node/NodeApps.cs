@@ -36,9 +36,13 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("LeanProxy.Node");
         Router = AppRouter.ByHost(options.Domain, this);
+        Kv = store is SqlAppStore sql ? new LeanProxy.Engine.Kv.KvStoreHandle(sql) : null;
     }
 
     public AppRouter Router { get; }
+
+    /// <summary>The KV values of the node's apps, in the node's store.</summary>
+    public LeanProxy.Engine.Kv.KvStoreHandle? Kv { get; }
 
     public IAppStore Store => _store;
 
@@ -272,7 +276,7 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
         var stopwatch = Stopwatch.StartNew();
         var archive = await GetArchiveAsync(app, cancellationToken).ConfigureAwait(false);
         var bundle = BundleArchive.Read(app.Name, archive);
-        var host = AppHost.Create(bundle, _options.App with { Variables = app.Variables }, _loggerFactory);
+        var host = AppHost.Create(bundle, _options.App with { Variables = app.Variables, KvBindings = app.Kv }, _loggerFactory, Kv);
         await host.StartAsync(_browser, cancellationToken).ConfigureAwait(false);
         NodeLog.Started(_logger, app.Name, app.ActiveVersion, stopwatch.ElapsedMilliseconds);
         return host;
