@@ -29,7 +29,7 @@ public static class Program
             settings.AutoHelp = true;
             settings.AutoVersion = true;
         });
-        var result = parser.ParseArguments(args, typeof(ServeOptions), typeof(Bench.BenchOptions), typeof(DeployOptions), typeof(AppsOptions));
+        var result = parser.ParseArguments(args, typeof(ServeOptions), typeof(Bench.BenchOptions), typeof(DeployOptions), typeof(AppsOptions), typeof(KvOptions));
         if (result is Parsed<object> { Value: var command })
         {
             try
@@ -40,6 +40,7 @@ public static class Program
                     Bench.BenchOptions bench => await Bench.BenchCommand.RunAsync(bench, stdout, stderr).ConfigureAwait(false),
                     DeployOptions deploy => await AdminCommands.DeployAsync(deploy, stdout, stderr).ConfigureAwait(false),
                     AppsOptions apps => await AdminCommands.AppsAsync(apps, stdout, stderr).ConfigureAwait(false),
+                    KvOptions kv => await AdminCommands.KvAsync(kv, stdout, stderr).ConfigureAwait(false),
                     _ => 2,
                 };
             }
@@ -94,8 +95,8 @@ public static class Program
         MissingRequiredOptionError missing => $"missing required {missing.NameInfo.NameText}.",
         MissingValueOptionError missing => $"option '--{missing.NameInfo.LongName}' needs a value.",
         BadFormatConversionError bad => $"option '--{bad.NameInfo.LongName}' has a value of the wrong type.",
-        BadVerbSelectedError verb => $"unknown command '{verb.Token}' (commands: serve, bench, deploy, apps).",
-        NoVerbSelectedError => "no command given (commands: serve, bench, deploy, apps).",
+        BadVerbSelectedError verb => $"unknown command '{verb.Token}' (commands: serve, bench, deploy, apps, kv).",
+        NoVerbSelectedError => "no command given (commands: serve, bench, deploy, apps, kv).",
         RepeatedOptionError repeated => $"option '--{repeated.NameInfo.LongName}' given more than once.",
         _ => error.Tag.ToString(),
     };

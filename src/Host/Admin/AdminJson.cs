@@ -27,6 +27,10 @@ public sealed record DeleteResult(string Name, bool Deleted);
 
 public sealed record Health(string Status);
 
+public sealed record KvKeyInfo(string Name, long? Expiration, string? Metadata);
+
+public sealed record KvList(IReadOnlyList<KvKeyInfo> Keys, bool ListComplete, string? Cursor);
+
 public sealed record Readiness(bool Ready, IReadOnlyList<string> Reasons, long Revision);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false)]
@@ -38,5 +42,7 @@ public sealed record Readiness(bool Ready, IReadOnlyList<string> Reasons, long R
 [JsonSerializable(typeof(RollbackResult))]
 [JsonSerializable(typeof(DeleteResult))]
 [JsonSerializable(typeof(Health))]
+[JsonSerializable(typeof(KvKeyInfo))]
+[JsonSerializable(typeof(KvList))]
 [JsonSerializable(typeof(Readiness))]
 public sealed partial class AdminJsonContext : JsonSerializerContext;

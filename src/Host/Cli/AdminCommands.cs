@@ -115,6 +115,73 @@ public static class AdminCommands
         }
     }
 
+    public static async Task<int> KvAsync(KvOptions options, TextWriter stdout, TextWriter stderr, Func<string, string?>? environment = null)
+    {
+        if (!AppNames.IsValid(options.App))
+        {
+            throw new UsageException($"--app {options.App}: not an app name.");
+        }
+
+        using var client = Client(options, environment);
+        var path = $"v1/apps/{options.App}/kv/{Uri.EscapeDataString(options.Binding)}";
+        if (options.Action == "list")
+        {
+            var query = options.Prefix is null ? string.Empty : "?prefix=" + Uri.EscapeDataString(options.Prefix);
+            return await SendAsync(client, HttpMethod.Get, path + query, null, AdminJsonContext.Default.KvList, stderr, async list =>
+            {
+                foreach (var key in list.Keys)
+                {
+                    await stdout.WriteLineAsync(key.Name).ConfigureAwait(false);
+                }
+
+                if (!list.ListComplete)
+                {
+                    await stderr.WriteLineAsync("(more keys follow: narrow with --prefix)").ConfigureAwait(false);
+                }
+            }).ConfigureAwait(false);
+        }
+
+        if (string.IsNullOrEmpty(options.Key))
+        {
+            throw new UsageException($"kv {options.Action} needs a KEY.");
+        }
+
+        var keyPath = path + "/" + Uri.EscapeDataString(options.Key);
+        switch (options.Action)
+        {
+            case "get":
+                try
+                {
+                    using var response = await client.GetAsync(keyPath).ConfigureAwait(false);
+                    if (response.IsSuccessStatusCode)
+                    {
+                        await stdout.WriteAsync(await response.Content.ReadAsStringAsync().ConfigureAwait(false)).ConfigureAwait(false);
+                        await stdout.WriteLineAsync().ConfigureAwait(false);
+                        return 0;
+                    }
+
+                    await stderr.WriteLineAsync($"error: {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync().ConfigureAwait(false)}").ConfigureAwait(false);
+                    return 1;
+                }
+                catch (HttpRequestException ex)
+                {
+                    await stderr.WriteLineAsync($"error: cannot reach the admin API at {client.BaseAddress}: {ex.Message}").ConfigureAwait(false);
+                    return 1;
+                }
+
+            case "put":
+                using (var body = new StringContent(options.Value ?? throw new UsageException("kv put needs a KEY and a VALUE."), Encoding.UTF8))
+                {
+                    return await SendAsync(client, HttpMethod.Put, keyPath, body, AdminJsonContext.Default.KvKeyInfo, stderr, key => stdout.WriteLineAsync($"put {key.Name}")).ConfigureAwait(false);
+                }
+
+            case "delete":
+                return await SendAsync(client, HttpMethod.Delete, keyPath, null, AdminJsonContext.Default.KvKeyInfo, stderr, key => stdout.WriteLineAsync($"deleted {key.Name}")).ConfigureAwait(false);
+            default:
+                throw new UsageException($"kv {options.Action}: expected get, put, delete or list.");
+        }
+    }
+
     private static HttpClient Client(AdminClientOptions options, Func<string, string?>? environment)
     {
         environment ??= Environment.GetEnvironmentVariable;

@@ -43,3 +43,25 @@ public sealed class AppsOptions : AdminClientOptions
     [Option("version", HelpText = "The version to make active again (rollback).")]
     public int? Version { get; set; }
 }
+
+[Verb("kv", HelpText = "Read and write a deployed app's KV values: kv get KEY | kv put KEY VALUE | kv delete KEY | kv list [--prefix P] (with --app NAME --binding BINDING).")]
+public sealed class KvOptions : AdminClientOptions
+{
+    [Value(0, MetaName = "ACTION", Required = true, HelpText = "get, put, delete or list.")]
+    public string Action { get; set; } = string.Empty;
+
+    [Value(1, MetaName = "KEY", Required = false, HelpText = "The key (get, put, delete).")]
+    public string? Key { get; set; }
+
+    [Value(2, MetaName = "VALUE", Required = false, HelpText = "The value (put).")]
+    public string? Value { get; set; }
+
+    [Option("app", Required = true, HelpText = "The app.")]
+    public string App { get; set; } = string.Empty;
+
+    [Option("binding", Required = true, HelpText = "The KV binding (env.BINDING).")]
+    public string Binding { get; set; } = string.Empty;
+
+    [Option("prefix", HelpText = "list: only keys that start with this.")]
+    public string? Prefix { get; set; }
+}
