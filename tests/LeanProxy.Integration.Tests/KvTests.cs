@@ -59,6 +59,37 @@ public sealed class KvTests
         Assert.That(host.Stderr, Does.Contain("KV bindings KV: values in sqlite:" + Path.Combine(app, ".leanproxy", "state", "kv.db")));
     }
 
+    private string Example(string name)
+    {
+        var folder = Path.Combine(_root, name);
+        Directory.CreateDirectory(folder);
+        File.Copy(Path.Combine(LeanProxyProcess.ExamplePath(name), "index.js"), Path.Combine(folder, "index.js"));
+        return folder;
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task TheExamplesCountAndShorten(CancellationToken cancellationToken)
+    {
+        await using (var counter = await LeanProxyProcess.ServeAsync(Example("kv-counter"), cancellationToken, "--kv", "COUNTS"))
+        {
+            using var client = new HttpClient { BaseAddress = counter.BaseUri };
+            await client.GetStringAsync("/hello", cancellationToken);
+            Assert.That(await client.GetStringAsync("/hello", cancellationToken), Is.EqualTo("{\"path\":\"/hello\",\"count\":2}"));
+            Assert.That(await client.GetStringAsync("/", cancellationToken), Is.EqualTo("{\"/hello\":2}"));
+        }
+
+        await using var shortener = await LeanProxyProcess.ServeAsync(Example("kv-shortener"), cancellationToken, "--kv", "LINKS");
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = shortener.BaseUri };
+        using var created = await http.PostAsync("/", new StringContent("https://example.com/a/long/path"), cancellationToken);
+        Assert.That((int)created.StatusCode, Is.EqualTo(201));
+        using var link = JsonDocument.Parse(await created.Content.ReadAsStringAsync(cancellationToken));
+        using var redirect = await http.GetAsync("/" + link.RootElement.GetProperty("code").GetString(), cancellationToken);
+        Assert.That(((int)redirect.StatusCode, redirect.Headers.Location?.ToString()), Is.EqualTo((302, "https://example.com/a/long/path")));
+        using var bad = await http.PostAsync("/", new StringContent("javascript:alert(1)"), cancellationToken);
+        Assert.That((int)bad.StatusCode, Is.EqualTo(400));
+    }
+
     [Test]
     [CancelAfter(60_000)]
     public async Task BadArgumentsThrowWorkersErrorsThatNameTheLimit(CancellationToken cancellationToken)
