@@ -57,6 +57,9 @@ internal sealed class KvBinding(IKvStore store, Func<Task> ready, string app, IR
                 return;
             }
 
+            // Gets of one turn (e.g. Promise.all over many keys) are one query per binding, when no write in the same
+            // payload could change what they read.
+            var prefetched = await PrefetchAsync(document.RootElement).ConfigureAwait(false);
             foreach (var call in document.RootElement.EnumerateArray())
             {
                 if (call.ValueKind != JsonValueKind.Array || call.GetArrayLength() < 3 || !call[0].TryGetInt32(out var id))
@@ -70,7 +73,7 @@ internal sealed class KvBinding(IKvStore store, Func<Task> ready, string app, IR
                 try
                 {
                     await ready().ConfigureAwait(false);
-                    result = await ExecuteAsync(call).ConfigureAwait(false);
+                    result = await ExecuteAsync(call, prefetched).ConfigureAwait(false);
                 }
                 catch (KvCallException ex)
                 {
@@ -94,7 +97,68 @@ internal sealed class KvBinding(IKvStore store, Func<Task> ready, string app, IR
         }
     }
 
-    private async Task<byte[]> ExecuteAsync(JsonElement call)
+    /// <summary>The entries every well-formed get of the payload asks for, by binding; null when the payload also writes.</summary>
+    private async Task<Dictionary<string, List<KvEntry>>?> PrefetchAsync(JsonElement calls)
+    {
+        var wanted = new Dictionary<string, List<byte[]>>(StringComparer.Ordinal);
+        foreach (var call in calls.EnumerateArray())
+        {
+            if (call.ValueKind != JsonValueKind.Array || call.GetArrayLength() < 4 || call[2].ValueKind != JsonValueKind.String)
+            {
+                continue;
+            }
+
+            var op = call[2].GetString();
+            if (op is "put" or "delete")
+            {
+                return null;
+            }
+
+            if (op != "get" || call[1].ValueKind != JsonValueKind.String || !bindings.Contains(call[1].GetString()!) || call[3].ValueKind != JsonValueKind.Array)
+            {
+                continue;
+            }
+
+            var keys = wanted.TryGetValue(call[1].GetString()!, out var list) ? list : wanted[call[1].GetString()!] = [];
+            foreach (var key in call[3].EnumerateArray())
+            {
+                if (key.ValueKind == JsonValueKind.String && key.GetString() is { Length: > 0 } name && Encoding.UTF8.GetByteCount(name) <= KeyLimit)
+                {
+                    keys.Add(Encoding.UTF8.GetBytes(name));
+                }
+            }
+        }
+
+        if (wanted.Values.Sum(k => k.Count) < 2)
+        {
+            return null;
+        }
+
+        try
+        {
+            await ready().ConfigureAwait(false);
+            var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            var found = new Dictionary<string, List<KvEntry>>(StringComparer.Ordinal);
+            foreach (var (binding, keys) in wanted)
+            {
+                var entries = new List<KvEntry>();
+                foreach (var chunk in keys.DistinctBy(Convert.ToBase64String).Chunk(BulkLimit))
+                {
+                    entries.AddRange(await store.GetAsync(app, binding, chunk, now, CancellationToken.None).ConfigureAwait(false));
+                }
+
+                found[binding] = entries;
+            }
+
+            return found;
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or IOException or TimeoutException)
+        {
+            return null; // each get then asks the store itself, and reports the failure
+        }
+    }
+
+    private async Task<byte[]> ExecuteAsync(JsonElement call, Dictionary<string, List<KvEntry>>? prefetched)
     {
         var binding = call[1].GetString() ?? string.Empty;
         if (!bindings.Contains(binding))
@@ -113,7 +177,7 @@ internal sealed class KvBinding(IKvStore store, Func<Task> ready, string app, IR
                     throw KvCallException.Failed("GET_BULK", 400, $"You can request a maximum of {BulkLimit} keys.");
                 }
 
-                var found = await store.GetAsync(app, binding, names, now, CancellationToken.None).ConfigureAwait(false);
+                var found = prefetched?.GetValueOrDefault(binding) ?? await store.GetAsync(app, binding, names, now, CancellationToken.None).ConfigureAwait(false);
                 return Json(writer =>
                 {
                     writer.WriteStartArray();
