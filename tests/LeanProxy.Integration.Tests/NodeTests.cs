@@ -106,6 +106,10 @@ public sealed class NodeTests
         Assert.That(status, Is.EqualTo(400));
         Assert.That(body, Does.Contain("\"error\":\"bad_bundle\"").And.Contain("secrets.js").And.Contain("symbolic link"));
 
+        (status, body) = await node.AdminAsync(HttpMethod.Put, "/v1/apps/app?vars=API_KEY=hunter2-secret", cancellationToken, new ByteArrayContent(link.ToArray()));
+        Assert.That(status, Is.EqualTo(400));
+        Assert.That(body, Does.Contain("vars").And.Not.Contain("hunter2"), "a mistyped parameter is named, its value never shown");
+
         (status, body) = await node.AdminAsync(HttpMethod.Put, "/v1/apps/Not_A_Name", cancellationToken, new ByteArrayContent(link.ToArray()));
         Assert.That(status, Is.EqualTo(400));
         Assert.That(body, Does.Contain("bad_name"));
@@ -130,6 +134,7 @@ public sealed class NodeTests
         (status, body) = await node.AdminAsync(HttpMethod.Get, "/v1/apps/app", cancellationToken);
         Assert.That(body, Does.Contain("\"version\":1,"));
         Assert.That(node.Process.Stderr, Does.Not.Contain(NodeHarness.Token), "the token is never logged");
+        Assert.That(node.Process.Stderr, Does.Not.Contain("hunter2"), "nor a value of a refused parameter");
     }
 
     [Test]
@@ -253,6 +258,47 @@ public sealed class NodeTests
         Assert.That((await first.CliAsync(cancellationToken, "apps", "delete", "shop")).Code, Is.Zero);
         Assert.That((await first.CliAsync(cancellationToken, "deploy", app, "--name", "shop", "--kv", "KV")).Code, Is.Zero);
         Assert.That(await first.GetAsync("shop", "/get?k=cart", cancellationToken), Is.EqualTo((200, "null")), "deleting an app deleted its namespace");
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task ADeleteAndARedeploySeenInOnePollReplaceTheRunningVersion(CancellationToken cancellationToken)
+    {
+        var store = SqliteStore();
+        await using var first = await NodeHarness.StartAsync(store, admin: true, cancellationToken);
+        await using var second = await NodeHarness.StartAsync(store, admin: false, cancellationToken);
+        Assert.That((await first.CliAsync(cancellationToken, "deploy", App("old"), "--name", "again")).Code, Is.Zero);
+        await second.WaitForAsync("again", "old", cancellationToken);
+
+        // Both within one of the second node's polls: it sees the app at version 1 again, with other content.
+        var archive = LeanProxy.Engine.Apps.BundleArchive.Pack(App("new"));
+        Assert.That((await first.AdminAsync(HttpMethod.Delete, "/v1/apps/again", cancellationToken)).Status, Is.EqualTo(200));
+        var (status, body) = await first.AdminAsync(HttpMethod.Put, "/v1/apps/again", cancellationToken, new ByteArrayContent(archive));
+        Assert.That(status, Is.EqualTo(201));
+        Assert.That(body, Does.Contain("\"version\":1"));
+        await second.WaitForAsync("again", "new", cancellationToken);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task ATokenlessLoopbackAdminApiAnswersOnlyToLiteralHosts(CancellationToken cancellationToken)
+    {
+        await using var node = LeanProxyProcess.Start("serve", "--store", SqliteStore(), "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0");
+        string? admin = null;
+        while (admin is null)
+        {
+            Assert.That(node.HasExited, Is.False, node.Stderr);
+            admin = node.Stdout.Split('\n').FirstOrDefault(l => l.StartsWith("listening admin ", StringComparison.Ordinal))?["listening admin ".Length..].Trim();
+            await Task.Delay(20, cancellationToken);
+        }
+
+        using var client = new HttpClient();
+        using var literal = await client.GetAsync(admin + "/v1/apps", cancellationToken);
+        Assert.That((int)literal.StatusCode, Is.EqualTo(200));
+        using var rebound = new HttpRequestMessage(HttpMethod.Get, admin + "/v1/apps");
+        rebound.Headers.Host = "attacker.example:80";
+        using var refused = await client.SendAsync(rebound, cancellationToken);
+        Assert.That((int)refused.StatusCode, Is.EqualTo(421), "a page rebound to loopback by DNS is not the operator");
     }
 
     [Test]

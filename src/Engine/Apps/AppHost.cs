@@ -116,7 +116,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
             return [];
         }
 
-        var binding = new Kv.KvBinding(_kv.Store, _kv.EnsureReadyAsync, _bundle.Name, _options.KvBindings.ToHashSet(StringComparer.Ordinal), _loggerFactory.CreateLogger("LeanProxy.Kv"));
+        var binding = new Kv.KvBinding(_kv.Store, _kv.EnsureReadyAsync, _kv.AppPrefix + _bundle.Name, _options.KvBindings.ToHashSet(StringComparer.Ordinal), _loggerFactory.CreateLogger("LeanProxy.Kv"));
         return new Dictionary<string, PageBindingHandler> { [Kv.KvBinding.Name] = binding.Handle };
     }
 

@@ -25,6 +25,11 @@ internal sealed class KvBinding(IKvStore store, Func<Task> ready, string app, IR
 {
     public const string Name = "__lpKv";
 
+    /// <summary>Payloads of one app run against the store at once at most: one page cannot take the shared pool.</summary>
+    private const int MaxConcurrent = 4;
+
+    private readonly SemaphoreSlim _concurrency = new(MaxConcurrent, MaxConcurrent);
+
     private const int KeyLimit = 512;
     private const int ValueLimit = 25 * 1024 * 1024;
     private const int MetadataLimit = 1024;
@@ -48,6 +53,19 @@ internal sealed class KvBinding(IKvStore store, Func<Task> ready, string app, IR
     }
 
     private async Task RunAsync(Tab tab, JsonDocument document)
+    {
+        await _concurrency.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await RunCallsAsync(tab, document).ConfigureAwait(false);
+        }
+        finally
+        {
+            _concurrency.Release();
+        }
+    }
+
+    private async Task RunCallsAsync(Tab tab, JsonDocument document)
     {
         using (document)
         {
@@ -85,8 +103,9 @@ internal sealed class KvBinding(IKvStore store, Func<Task> ready, string app, IR
                     ok = false;
                     result = Error("TypeError", "KV: a malformed call.");
                 }
-                catch (Exception ex) when (ex is System.Data.Common.DbException or IOException or TimeoutException or System.Net.Sockets.SocketException)
+                catch (Exception ex)
                 {
+                    // Whatever else failed (the store, its pool, a bug): the page gets an error, never a call that hangs.
                     EngineLog.KvStoreFailed(logger, app, ex);
                     ok = false;
                     result = Error("Error", "KV failed: 503 the store is unavailable.");
@@ -119,6 +138,11 @@ internal sealed class KvBinding(IKvStore store, Func<Task> ready, string app, IR
                 continue;
             }
 
+            if (call[3].GetArrayLength() > BulkLimit)
+            {
+                return null; // refused by the call itself; never fetched
+            }
+
             var keys = wanted.TryGetValue(call[1].GetString()!, out var list) ? list : wanted[call[1].GetString()!] = [];
             foreach (var key in call[3].EnumerateArray())
             {
@@ -129,7 +153,8 @@ internal sealed class KvBinding(IKvStore store, Func<Task> ready, string app, IR
             }
         }
 
-        if (wanted.Values.Sum(k => k.Count) < 2)
+        var total = wanted.Values.Sum(k => k.Count);
+        if (total < 2 || total > 10 * BulkLimit)
         {
             return null;
         }
@@ -152,7 +177,7 @@ internal sealed class KvBinding(IKvStore store, Func<Task> ready, string app, IR
 
             return found;
         }
-        catch (Exception ex) when (ex is System.Data.Common.DbException or IOException or TimeoutException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
             return null; // each get then asks the store itself, and reports the failure
         }

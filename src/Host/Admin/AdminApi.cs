@@ -45,6 +45,13 @@ internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions o
                 return Error(404, "not_found", $"No such endpoint: {path}.");
             }
 
+            if (tokenHash is null && !IsLiteralHost(request.Host))
+            {
+                // Without a token, a page that a DNS name rebinds to loopback would be same-origin: only IP-literal
+                // and localhost Hosts are served.
+                return Error(421, "misdirected", "Without a token the admin API answers only to a loopback address or localhost in Host.");
+            }
+
             if (!Authorized(request))
             {
                 NodeLog.Unauthorized(_logger, path, 401);
@@ -72,6 +79,18 @@ internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions o
         {
             return Error(503, "store_unavailable", ex.Message);
         }
+    }
+
+    private static bool IsLiteralHost(ReadOnlySpan<byte> host)
+    {
+        var text = Encoding.ASCII.GetString(host);
+        var colon = text.LastIndexOf(':');
+        if (colon > 0 && !text.EndsWith(']'))
+        {
+            text = text[..colon];
+        }
+
+        return text.Equals("localhost", StringComparison.OrdinalIgnoreCase) || System.Net.IPAddress.TryParse(text.Trim('[', ']'), out _);
     }
 
     private bool Authorized(ProxyRequest request)
@@ -147,7 +166,8 @@ internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions o
 
             if (!decoded.StartsWith("var=", StringComparison.Ordinal) || decoded.IndexOf('=', 4) is var equals && equals <= 4)
             {
-                return Refused(name, 400, "bad_parameter", $"'{decoded}': a deploy takes var=KEY=VALUE and kv=BINDING (repeatable) and warm=true|false.");
+                var parameter = decoded.Split('=', 2)[0];
+                return Refused(name, 400, "bad_parameter", $"The parameter '{parameter}' (its value not shown): a deploy takes var=KEY=VALUE and kv=BINDING (repeatable) and warm=true|false.");
             }
 
             variables[decoded[4..equals]] = decoded[(equals + 1)..];
@@ -176,7 +196,9 @@ internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions o
         }
 
         // Loaded in a scratch tab first: a module that does not load is refused and nothing changes.
-        var scratch = AppHost.Create(bundle, options.App with { Tabs = 1, WarmSpare = false, Variables = variables, KvBindings = kv }, loggerFactory, apps.Kv);
+        // Its KV bindings point at a namespace of its own, so that its load cannot write to the live app's values.
+        var scratchKv = apps.Kv?.Scratch();
+        var scratch = AppHost.Create(bundle, options.App with { Tabs = 1, WarmSpare = false, Variables = variables, KvBindings = kv }, loggerFactory, scratchKv);
         try
         {
             await scratch.StartAsync(browser, cancellationToken).ConfigureAwait(false);
@@ -188,6 +210,17 @@ internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions o
         finally
         {
             await scratch.StopAsync(TimeSpan.Zero).ConfigureAwait(false);
+            if (scratchKv is not null && kv.Count > 0)
+            {
+                try
+                {
+                    await scratchKv.Store.DeleteAppAsync(scratchKv.AppPrefix + name, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is System.Data.Common.DbException or IOException or TimeoutException or InvalidOperationException)
+                {
+                    // Best effort: scratch values are never read.
+                }
+            }
         }
 
         var outcome = await Store(() => apps.Store.DeployAsync(name, bundle.Sha256, request.Body, variables, warm, cancellationToken, kv)).ConfigureAwait(false);
@@ -282,7 +315,11 @@ internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions o
             return (null, Error(404, "no_such_binding", $"The app {name} has no KV binding {binding} (its active version has: {(app.Kv.Count == 0 ? "none" : string.Join(", ", app.Kv))})."));
         }
 
-        await kv.EnsureReadyAsync().ConfigureAwait(false);
+        await Store(async () =>
+        {
+            await kv.EnsureReadyAsync().ConfigureAwait(false);
+            return true;
+        }).ConfigureAwait(false);
         return (kv.Store, null);
     }
 
@@ -294,7 +331,11 @@ internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions o
             return refusal!;
         }
 
-        var parameters = query.Split('&', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('=', 2)).ToDictionary(p => Uri.UnescapeDataString(p[0]), p => p.Length > 1 ? Uri.UnescapeDataString(p[1]) : string.Empty);
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('=', 2)))
+        {
+            parameters.TryAdd(Uri.UnescapeDataString(pair[0]), pair.Length > 1 ? Uri.UnescapeDataString(pair[1]) : string.Empty); // the first wins
+        }
         var prefix = Encoding.UTF8.GetBytes(parameters.GetValueOrDefault("prefix", string.Empty));
         if (!int.TryParse(parameters.GetValueOrDefault("limit", "1000"), out var limit) || limit is < 1 or > 1000)
         {

@@ -21,7 +21,6 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, NodeApp> _apps = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, byte[]> _archives = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _sync = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
     private Task? _following;
@@ -195,9 +194,9 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
                 return; // not running here: its next request starts the new version
             }
 
-            if (app.RunningVersion == change.ActiveVersion)
+            if (app.RunningIdentity == Identity(change))
             {
-                return;
+                return; // the same content, variables and bindings (a version number alone can come back after a delete)
             }
 
             AppHost next;
@@ -205,8 +204,10 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
             {
                 next = await StartVersionAsync(change, CancellationToken.None).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is AppLoadException or MissingExportException or BundleArchiveException or AppUnavailableException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                // One app that does not start (its module, the browser, the store) keeps its running version; the
+                // node goes on applying the other changes.
                 NodeLog.StartFailed(_logger, change.Name, change.ActiveVersion, ex);
                 return;
             }
@@ -215,6 +216,7 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
             var old = Router.Swap(change.Name, next);
             app.Running = next;
             app.RunningVersion = change.ActiveVersion;
+            app.RunningIdentity = Identity(change);
             NodeLog.Switched(_logger, change.Name, change.ActiveVersion, previous);
             if (old is not null)
             {
@@ -243,9 +245,9 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
                 return running;
             }
 
-            if (!_apps.ContainsKey(name))
+            if (!_apps.TryGetValue(name, out var current) || !ReferenceEquals(current, app))
             {
-                return null; // deleted meanwhile
+                return null; // deleted (and perhaps deployed again) meanwhile: the next request starts what is current
             }
 
             if (RunningTabs + _options.App.Tabs > _options.MaxTabs)
@@ -257,6 +259,7 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
             var host = await StartVersionAsync(desired, CancellationToken.None).ConfigureAwait(false); // not one client's to cancel
             app.Running = host;
             app.RunningVersion = desired.ActiveVersion;
+            app.RunningIdentity = Identity(desired);
             Router.Swap(name, host);
             return host;
         }
@@ -284,11 +287,6 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
 
     private async Task<byte[]> GetArchiveAsync(StoredApp app, CancellationToken cancellationToken)
     {
-        if (_archives.TryGetValue(app.Sha256, out var cached))
-        {
-            return cached;
-        }
-
         byte[]? archive;
         try
         {
@@ -304,9 +302,12 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
             throw new AppUnavailableException($"the store has no bundle {app.Sha256}");
         }
 
-        _archives[app.Sha256] = archive;
         return archive;
     }
+
+    /// <summary>A version's identity: its number, bundle, variables and KV bindings.</summary>
+    private static string Identity(StoredApp app) =>
+        $"{app.ActiveVersion}|{app.Sha256}|{string.Join('&', app.Variables.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => v.Key + "=" + v.Value))}|{string.Join(',', app.Kv)}";
 
     /// <summary>An old version: requests that picked it just before the switch arrive, then it drains and stops.</summary>
     private async Task RetireAsync(AppHost host)
@@ -341,6 +342,9 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
         public AppHost? Running { get; set; }
 
         public int RunningVersion { get; set; }
+
+        /// <summary>What the running version is (see <see cref="Identity"/>).</summary>
+        public string? RunningIdentity { get; set; }
 
         public SemaphoreSlim Gate { get; } = new(1, 1);
     }
