@@ -12,7 +12,7 @@ public sealed record ModuleScan(IReadOnlyList<ImportSpecifier> Imports, bool Has
 /// literals (with nested <c>${…}</c>) and regular-expression literals, so that text inside them is never taken for an
 /// import. Non-literal dynamic imports (<c>import(name)</c>) cannot be known and are not reported.
 /// </summary>
-public static class ModuleScanner
+public static partial class ModuleScanner
 {
     public static ModuleScan Scan(string source)
     {
@@ -49,7 +49,7 @@ public static class ModuleScanner
         return index >= 0 ? index + 1 : ~index;
     }
 
-    private sealed class State(string source)
+    private sealed partial class State(string source)
     {
         private readonly string _s = source;
         private int _i;
@@ -301,157 +301,5 @@ public static class ModuleScanner
 
             _i++;
         }
-
-        private (string Value, int Position)? ReadString()
-        {
-            var quote = _s[_i];
-            var start = _i;
-            var text = new System.Text.StringBuilder();
-            _i++;
-            while (_i < _s.Length && _s[_i] != quote)
-            {
-                if (_s[_i] == '\\' && _i + 1 < _s.Length)
-                {
-                    text.Append(_s[_i + 1]);
-                    _i += 2;
-                    continue;
-                }
-
-                if (_s[_i] == '\n')
-                {
-                    return null;
-                }
-
-                text.Append(_s[_i]);
-                _i++;
-            }
-
-            _i++;
-            return (text.ToString(), start);
-        }
-
-        private void SkipString(char quote)
-        {
-            _i++;
-            while (_i < _s.Length && _s[_i] != quote && _s[_i] != '\n')
-            {
-                _i += _s[_i] == '\\' ? 2 : 1;
-            }
-
-            _i++;
-        }
-
-        private void Template()
-        {
-            _i++;
-            while (_i < _s.Length && _s[_i] != '`')
-            {
-                if (_s[_i] == '\\')
-                {
-                    _i += 2;
-                    continue;
-                }
-
-                if (_s[_i] == '$' && Peek(1) == '{')
-                {
-                    _i += 2;
-                    _slashIsDivision = false;
-                    Code(stopAtBrace: true);
-                    continue;
-                }
-
-                _i++;
-            }
-
-            _i++;
-        }
-
-        private void SkipRegex()
-        {
-            _i++;
-            var inClass = false;
-            while (_i < _s.Length && _s[_i] != '\n')
-            {
-                var c = _s[_i];
-                if (c == '\\')
-                {
-                    _i += 2;
-                    continue;
-                }
-
-                if (c == '[')
-                {
-                    inClass = true;
-                }
-                else if (c == ']')
-                {
-                    inClass = false;
-                }
-                else if (c == '/' && !inClass)
-                {
-                    _i++;
-                    while (_i < _s.Length && char.IsLetter(_s[_i]))
-                    {
-                        _i++; // flags
-                    }
-
-                    return;
-                }
-
-                _i++;
-            }
-        }
-
-        private void SkipLineComment()
-        {
-            while (_i < _s.Length && _s[_i] != '\n')
-            {
-                _i++;
-            }
-        }
-
-        private void SkipBlockComment()
-        {
-            var end = _s.IndexOf("*/", _i + 2, StringComparison.Ordinal);
-            _i = end < 0 ? _s.Length : end + 2;
-        }
-
-        private void SkipTrivia()
-        {
-            while (_i < _s.Length)
-            {
-                if (char.IsWhiteSpace(_s[_i]))
-                {
-                    _i++;
-                }
-                else if (_s[_i] == '/' && Peek(1) == '/')
-                {
-                    SkipLineComment();
-                }
-                else if (_s[_i] == '/' && Peek(1) == '*')
-                {
-                    SkipBlockComment();
-                }
-                else
-                {
-                    return;
-                }
-            }
-        }
-
-        private string ReadIdentifier()
-        {
-            var start = _i;
-            while (_i < _s.Length && (char.IsLetterOrDigit(_s[_i]) || _s[_i] is '_' or '$'))
-            {
-                _i++;
-            }
-
-            return _s[start.._i];
-        }
-
-        private char Peek(int offset) => _i + offset < _s.Length ? _s[_i + offset] : '\0';
-
-        private static bool IsIdentifierStart(char c) => char.IsLetter(c) || c is '_' or '$';
     }
 }

@@ -128,7 +128,7 @@ internal static class HostMessageWriter
     }
 
     /// <summary>Bytes as a [data, encoding] pair: text when ASCII (including empty), else base64.</summary>
-    private static void WriteData(Utf8JsonWriter writer, ReadOnlySpan<byte> data)
+    internal static void WriteData(Utf8JsonWriter writer, ReadOnlySpan<byte> data)
     {
         if (Ascii.IsValid(data))
         {

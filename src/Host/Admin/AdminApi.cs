@@ -17,7 +17,7 @@ namespace LeanProxy.Host.Admin;
 /// has a token (compared in constant time). Errors are JSON <c>{"error", "message"}</c> with a precise status, and a
 /// refused call changes nothing.
 /// </summary>
-internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions options, byte[]? tokenHash, Func<string, string> appUrl, ILoggerFactory loggerFactory) : IProxyRequestHandler
+internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions options, byte[]? tokenHash, Func<string, string> appUrl, ILoggerFactory loggerFactory) : IProxyRequestHandler
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("LeanProxy.Admin");
 
@@ -100,21 +100,15 @@ internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions o
             return true; // loopback only: the node refuses a non-loopback admin listener without a token
         }
 
-        for (var i = 0; i < request.HeaderCount; i++)
+        var header = request.FindHeader("authorization"u8);
+        if (header < 0)
         {
-            if (!Ascii.EqualsIgnoreCase(request.HeaderName(i), "authorization"u8))
-            {
-                continue;
-            }
-
-            var value = request.HeaderValue(i);
-            if (value.Length > 7 && Ascii.EqualsIgnoreCase(value[..7], "bearer "u8))
-            {
-                return CryptographicOperations.FixedTimeEquals(SHA256.HashData(value[7..].Trim((byte)' ')), tokenHash);
-            }
+            return false;
         }
 
-        return false;
+        var value = request.HeaderValue(header);
+        return value.Length > 7 && Ascii.EqualsIgnoreCase(value[..7], "bearer "u8)
+            && CryptographicOperations.FixedTimeEquals(SHA256.HashData(value[7..].Trim((byte)' ')), tokenHash);
     }
 
     private ProxyResponse Ready()
@@ -155,7 +149,7 @@ internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions o
             if (decoded.StartsWith("kv=", StringComparison.Ordinal))
             {
                 var binding = decoded[3..];
-                if (!System.Text.RegularExpressions.Regex.IsMatch(binding, "^[A-Za-z_$][A-Za-z0-9_$]*$"))
+                if (!LeanProxy.Engine.Kv.KvBindingNames.IsValid(binding))
                 {
                     return Refused(name, 400, "bad_parameter", $"kv={binding}: a KV binding is a JavaScript identifier (env.NAME).");
                 }
@@ -301,117 +295,6 @@ internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions o
         return Json(200, new DeleteResult(name, true), AdminJsonContext.Default.DeleteResult);
     }
 
-    /// <summary>The app's KV namespace for <paramref name="binding"/>, when its active version has that binding.</summary>
-    private async Task<(IKvStore? Store, ProxyResponse? Refusal)> KvAsync(string name, string binding, CancellationToken cancellationToken)
-    {
-        var app = await Store(() => apps.Store.GetAppAsync(name, cancellationToken)).ConfigureAwait(false);
-        if (app is null)
-        {
-            return (null, Error(404, "no_such_app", $"There is no app named {name}."));
-        }
-
-        if (!app.Kv.Contains(binding) || apps.Kv is not { } kv)
-        {
-            return (null, Error(404, "no_such_binding", $"The app {name} has no KV binding {binding} (its active version has: {(app.Kv.Count == 0 ? "none" : string.Join(", ", app.Kv))})."));
-        }
-
-        await Store(async () =>
-        {
-            await kv.EnsureReadyAsync().ConfigureAwait(false);
-            return true;
-        }).ConfigureAwait(false);
-        return (kv.Store, null);
-    }
-
-    private async Task<ProxyResponse> KvListAsync(string name, string binding, string query, CancellationToken cancellationToken)
-    {
-        var (store, refusal) = await KvAsync(name, binding, cancellationToken).ConfigureAwait(false);
-        if (store is null)
-        {
-            return refusal!;
-        }
-
-        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('=', 2)))
-        {
-            parameters.TryAdd(Uri.UnescapeDataString(pair[0]), pair.Length > 1 ? Uri.UnescapeDataString(pair[1]) : string.Empty); // the first wins
-        }
-        var prefix = Encoding.UTF8.GetBytes(parameters.GetValueOrDefault("prefix", string.Empty));
-        if (!int.TryParse(parameters.GetValueOrDefault("limit", "1000"), out var limit) || limit is < 1 or > 1000)
-        {
-            return Error(400, "bad_limit", "limit is a whole number from 1 to 1000.");
-        }
-
-        byte[]? after = null;
-        if (parameters.TryGetValue("cursor", out var cursor) && cursor.Length > 0)
-        {
-            try
-            {
-                after = Convert.FromBase64String(cursor);
-            }
-            catch (FormatException)
-            {
-                return Error(400, "bad_cursor", "The cursor is not one this API gave.");
-            }
-        }
-
-        var page = await Store(() => store.ListAsync(name, binding, prefix, after, limit, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), cancellationToken)).ConfigureAwait(false);
-        var list = new KvList(
-            [.. page.Keys.Select(k => new KvKeyInfo(Encoding.UTF8.GetString(k.Key), k.Expiration, k.Metadata))],
-            page.Complete,
-            page.Complete ? null : Convert.ToBase64String(page.Keys[^1].Key));
-        return Json(200, list, AdminJsonContext.Default.KvList);
-    }
-
-    private async Task<ProxyResponse> KvKeyAsync(string name, string binding, string key, ProxyRequest request, CancellationToken cancellationToken)
-    {
-        var (store, refusal) = await KvAsync(name, binding, cancellationToken).ConfigureAwait(false);
-        if (store is null)
-        {
-            return refusal!;
-        }
-
-        var bytes = Encoding.UTF8.GetBytes(key);
-        if (key.Length == 0 || key is "." or ".." || bytes.Length > 512)
-        {
-            return Error(400, "bad_key", "A key is 1 to 512 bytes of UTF-8, not \".\" or \"..\".");
-        }
-
-        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        switch (request.KnownMethod)
-        {
-            case Listener.HttpMethod.Get:
-                var found = await Store(() => store.GetAsync(name, binding, [bytes], now, cancellationToken)).ConfigureAwait(false);
-                if (found.Count == 0)
-                {
-                    return Error(404, "no_such_key", $"The namespace {binding} of {name} has no key {key}.");
-                }
-
-                var value = new ProxyResponse(200) { Body = found[0].Value };
-                value.Headers.Add(new("Content-Type", "application/octet-stream"));
-                return value;
-            case Listener.HttpMethod.Put:
-                if (request.Body.Length > 25 * 1024 * 1024)
-                {
-                    return Error(413, "value_too_large", "A value is at most 25 MiB.");
-                }
-
-                await Store(async () =>
-                {
-                    await store.PutAsync(name, binding, bytes, request.Body.ToArray(), null, null, now, cancellationToken).ConfigureAwait(false);
-                    return true;
-                }).ConfigureAwait(false);
-                return Json(200, new KvKeyInfo(key, null, null), AdminJsonContext.Default.KvKeyInfo);
-            default:
-                await Store(async () =>
-                {
-                    await store.DeleteAsync(name, binding, bytes, cancellationToken).ConfigureAwait(false);
-                    return true;
-                }).ConfigureAwait(false);
-                return Json(200, new KvKeyInfo(key, null, null), AdminJsonContext.Default.KvKeyInfo);
-        }
-    }
-
     /// <summary>This node applies the change before it answers; the others follow the store within about a second.</summary>
     private async Task SyncAsync(CancellationToken cancellationToken)
     {
@@ -427,17 +310,15 @@ internal sealed class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions o
 
     private static bool HasJsonContentType(ProxyRequest request)
     {
-        for (var i = 0; i < request.HeaderCount; i++)
+        var header = request.FindHeader("content-type"u8);
+        if (header < 0)
         {
-            if (Ascii.EqualsIgnoreCase(request.HeaderName(i), "content-type"u8))
-            {
-                var value = request.HeaderValue(i);
-                var semicolon = value.IndexOf((byte)';');
-                return Ascii.EqualsIgnoreCase((semicolon >= 0 ? value[..semicolon] : value).Trim((byte)' '), "application/json"u8);
-            }
+            return false;
         }
 
-        return false;
+        var value = request.HeaderValue(header);
+        var semicolon = value.IndexOf((byte)';');
+        return Ascii.EqualsIgnoreCase((semicolon >= 0 ? value[..semicolon] : value).Trim((byte)' '), "application/json"u8);
     }
 
     private static async Task<T> Store<T>(Func<Task<T>> call)

@@ -31,7 +31,7 @@ public static class ServeCommand
         var kv = options.Kv.ToArray();
         foreach (var binding in kv)
         {
-            if (!System.Text.RegularExpressions.Regex.IsMatch(binding, "^[A-Za-z_$][A-Za-z0-9_$]*$"))
+            if (!LeanProxy.Engine.Kv.KvBindingNames.IsValid(binding))
             {
                 throw new UsageException($"--kv {binding}: a binding is a JavaScript identifier (env.{binding} must be valid), e.g. --kv KV.");
             }

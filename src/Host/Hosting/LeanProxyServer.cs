@@ -102,7 +102,8 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
         }
     }
 
-    private static T Bind<T>(string flag, IPEndPoint endPoint, Func<T> bind)
+    /// <summary>Binds a listener; a socket error becomes a <see cref="ListenerBindException"/> naming the flag (serve and node).</summary>
+    internal static T Bind<T>(string flag, IPEndPoint endPoint, Func<T> bind)
     {
         try
         {

@@ -73,13 +73,13 @@ public sealed class NodeServer : IServer, IAsyncDisposable
             var http = new HttpDriver(router, plan.Http, loggerFactory.CreateLogger("LeanProxy.Http"));
             foreach (var endPoint in plan.HttpEndpoints)
             {
-                server._public.Add(Bind("--http", endPoint, () => SocketListener.Bind(endPoint, http, plan.Http.MaxConnections, logger)));
+                server._public.Add(LeanProxyServer.Bind("--http", endPoint, () => SocketListener.Bind(endPoint, http, plan.Http.MaxConnections, logger)));
             }
 
             if (plan.AdminEndpoint is { } admin)
             {
                 var adminHttp = new HttpDriver(new LateAdmin(server), new HttpListenerOptions { MaxBodyBytes = plan.Node.MaxBundleBytes, MaxConnections = 64 }, loggerFactory.CreateLogger("LeanProxy.Admin"));
-                server._admin = Bind("--admin", admin, () => SocketListener.Bind(admin, adminHttp, 64, logger));
+                server._admin = LeanProxyServer.Bind("--admin", admin, () => SocketListener.Bind(admin, adminHttp, 64, logger));
             }
         }
         catch
@@ -89,18 +89,6 @@ public sealed class NodeServer : IServer, IAsyncDisposable
         }
 
         return server;
-    }
-
-    private static SocketListener Bind(string flag, IPEndPoint endPoint, Func<SocketListener> bind)
-    {
-        try
-        {
-            return bind();
-        }
-        catch (SocketException ex)
-        {
-            throw new ListenerBindException(flag, endPoint, ex);
-        }
     }
 
     private AdminApi? AdminHandler { get; set; }
