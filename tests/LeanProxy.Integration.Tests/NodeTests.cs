@@ -216,51 +216,6 @@ public sealed class NodeTests
     }
 
     [Test]
-    [CancelAfter(180_000)]
-    public async Task KvWritesOnOneNodeAreReadOnTheOtherAndGoWithTheApp(CancellationToken cancellationToken)
-    {
-        await using var postgres = await PostgresCluster.StartAsync(cancellationToken);
-        await using var first = await NodeHarness.StartAsync(postgres.Uri(), admin: true, cancellationToken);
-        await using var second = await NodeHarness.StartAsync(postgres.Uri(), admin: false, cancellationToken);
-        var app = Path.Combine(Path.GetTempPath(), "lp-kvapp-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(app);
-        _cleanup.Add(app);
-        File.Copy(Path.Combine(LeanProxyProcess.AppPath("kv-api"), "index.js"), Path.Combine(app, "index.js"));
-
-        var (code, _, stderr) = await first.CliAsync(cancellationToken, "deploy", app, "--name", "shop", "--kv", "KV");
-        Assert.That(code, Is.Zero, stderr);
-        while ((await second.GetAsync("shop", "/get?k=none", cancellationToken)).Status == 404)
-        {
-            await Task.Delay(50, cancellationToken); // the second node learns of the deploy on its next poll
-        }
-
-        Assert.That(await first.GetAsync("shop", "/set?k=cart&v=3", cancellationToken), Is.EqualTo((200, "ok")));
-        Assert.That(await second.GetAsync("shop", "/get?k=cart", cancellationToken), Is.EqualTo((200, "3")), "a write acknowledged on one node is read on the other at once");
-        Assert.That(await second.GetAsync("shop", "/set?k=cart&v=4", cancellationToken), Is.EqualTo((200, "ok")));
-        Assert.That(await first.GetAsync("shop", "/get?k=cart", cancellationToken), Is.EqualTo((200, "4")));
-
-        // Operators' access: the CLI over the admin API.
-        var (kvCode, kvOut, kvErr) = await first.CliAsync(cancellationToken, "kv", "get", "cart", "--app", "shop", "--binding", "KV");
-        Assert.That((kvCode, kvOut.Trim()), Is.EqualTo((0, "4")), kvErr);
-        (kvCode, _, kvErr) = await first.CliAsync(cancellationToken, "kv", "put", "promo", "caf\u00e9", "--app", "shop", "--binding", "KV");
-        Assert.That(kvCode, Is.Zero, kvErr);
-        Assert.That(await second.GetAsync("shop", "/get?k=promo", cancellationToken), Is.EqualTo((200, "caf\u00e9")), "a value an operator put is the handler's");
-        (_, kvOut, _) = await first.CliAsync(cancellationToken, "kv", "list", "--app", "shop", "--binding", "KV");
-        Assert.That(kvOut.Split('\n', StringSplitOptions.RemoveEmptyEntries), Is.EqualTo(new[] { "cart", "promo" }));
-        Assert.That((await first.CliAsync(cancellationToken, "kv", "delete", "promo", "--app", "shop", "--binding", "KV")).Code, Is.Zero);
-        Assert.That(await second.GetAsync("shop", "/get?k=promo", cancellationToken), Is.EqualTo((200, "null")));
-        (kvCode, _, kvErr) = await first.CliAsync(cancellationToken, "kv", "get", "cart", "--app", "shop", "--binding", "OTHER");
-        Assert.That(kvCode, Is.EqualTo(1));
-        Assert.That(kvErr, Does.Contain("404").And.Contain("no KV binding OTHER"));
-
-        var (_, shown, _) = await first.CliAsync(cancellationToken, "apps", "show", "shop");
-        Assert.That(shown, Does.Contain("kv KV"));
-        Assert.That((await first.CliAsync(cancellationToken, "apps", "delete", "shop")).Code, Is.Zero);
-        Assert.That((await first.CliAsync(cancellationToken, "deploy", app, "--name", "shop", "--kv", "KV")).Code, Is.Zero);
-        Assert.That(await first.GetAsync("shop", "/get?k=cart", cancellationToken), Is.EqualTo((200, "null")), "deleting an app deleted its namespace");
-    }
-
-    [Test]
     [CancelAfter(120_000)]
     public async Task ADeleteAndARedeploySeenInOnePollReplaceTheRunningVersion(CancellationToken cancellationToken)
     {
