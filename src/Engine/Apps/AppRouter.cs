@@ -45,9 +45,6 @@ public sealed class AppRouter : IProxyRequestHandler
     /// <summary>A router that sends <c>NAME.DOMAIN</c> to the app NAME.</summary>
     public static AppRouter ByHost(string domain, IAppHostSource source) => new(domain, source);
 
-    /// <summary>The app host requests go to in single-app mode.</summary>
-    public AppHost? Default => Volatile.Read(ref _default);
-
     /// <summary>Single-app mode: sends new requests to <paramref name="next"/>; requests in flight on the previous host finish there. Returns the previous host.</summary>
     public AppHost? Swap(AppHost next) => Interlocked.Exchange(ref _default, next);
 
@@ -65,9 +62,6 @@ public sealed class AppRouter : IProxyRequestHandler
 
     /// <summary>By-host mode: stops routing NAME (it gets 404, or is started again from the source); returns its host.</summary>
     public AppHost? Remove(string name) => _byName.TryRemove(name, out var host) ? host : null;
-
-    /// <summary>The app host NAME is routed to, if any.</summary>
-    public AppHost? Find(string name) => _byName.TryGetValue(name, out var host) ? host : null;
 
     public ValueTask<ProxyResponse> HandleAsync(ProxyRequest request, CancellationToken cancellationToken)
     {

@@ -43,8 +43,6 @@ internal sealed class BatchSender
     /// <summary>Clock time of the last progress while calls are in flight (a call sent or returned); 0 when none is in flight.</summary>
     public long BusySince => Volatile.Read(ref _busySince);
 
-    public int CallsInFlight => Volatile.Read(ref _callsInFlight);
-
     public void Enqueue(TabItem item)
     {
         lock (_queueLock)
