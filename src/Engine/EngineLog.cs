@@ -73,6 +73,12 @@ internal static partial class EngineLog
     [LoggerMessage(225, LogLevel.Error, "App {App}: a KV call failed in the store")]
     public static partial void KvStoreFailed(ILogger logger, string app, Exception exception);
 
+    [LoggerMessage(226, LogLevel.Warning, "KV: the store's log of changes cannot be read ({Reason}); values cached on this node may be stale until it is back, at most their cacheTtl")]
+    public static partial void KvFeedFailed(ILogger logger, string reason);
+
+    [LoggerMessage(227, LogLevel.Information, "KV: the store's log of changes is read again")]
+    public static partial void KvFeedBack(ILogger logger);
+
     [LoggerMessage(219, LogLevel.Information, "App {App}: tab {Tab} is stalled; {Count} queued request(s) moved to other tabs")]
     public static partial void WorkMoved(ILogger logger, string app, int tab, int count);
 

@@ -6,6 +6,26 @@ namespace LeanProxy.Store;
 /// <summary>The KV namespaces of the apps (table <c>lp_kv</c>), in the same database as the apps.</summary>
 public abstract partial class SqlAppStore
 {
+    /// <summary>How long the log of KV changes keeps a change: a node that could not read it for longer drops everything it cached.</summary>
+    public static readonly TimeSpan ChangeRetention = TimeSpan.FromMinutes(5);
+
+    private const string LogChange = "INSERT INTO lp_kv_changes (app, binding, k, origin, at) VALUES (@app, @binding, @k, @origin, @at)";
+
+    /// <summary>Names this store object's writes in the log of KV changes (the process that made them already knows).</summary>
+    public string Origin { get; } = Guid.NewGuid().ToString("N");
+
+    /// <summary>Runs the statements as one transaction; a dialect may send them in one round trip instead.</summary>
+    protected virtual async Task WriteAtomicallyAsync(DbConnection connection, string[] statements, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var statement in statements)
+        {
+            await ExecuteAsync(connection, transaction, statement, cancellationToken, parameters).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<IReadOnlyList<KvEntry>> GetAsync(string app, string binding, IReadOnlyList<byte[]> keys, long now, CancellationToken cancellationToken)
     {
         if (keys.Count == 0)
@@ -37,24 +57,31 @@ public abstract partial class SqlAppStore
     public async Task PutAsync(string app, string binding, byte[] key, byte[] value, string? metadata, long? expiration, long now, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(connection, null,
-            "INSERT INTO lp_kv (app, binding, k, v, metadata, expiration) VALUES (@app, @binding, @k, @v, @metadata, @expiration) " +
-            "ON CONFLICT (app, binding, k) DO UPDATE SET v = excluded.v, metadata = excluded.metadata, expiration = excluded.expiration",
-            cancellationToken, ("app", app), ("binding", binding), ("k", key), ("v", value), ("metadata", (object?)metadata ?? DBNull.Value), ("expiration", (object?)expiration ?? DBNull.Value)).ConfigureAwait(false);
+        await WriteAtomicallyAsync(connection,
+            [
+                "INSERT INTO lp_kv (app, binding, k, v, metadata, expiration) VALUES (@app, @binding, @k, @v, @metadata, @expiration) " +
+                "ON CONFLICT (app, binding, k) DO UPDATE SET v = excluded.v, metadata = excluded.metadata, expiration = excluded.expiration",
+                LogChange,
+            ],
+            cancellationToken, ("app", app), ("binding", binding), ("k", key), ("v", value), ("metadata", (object?)metadata ?? DBNull.Value),
+            ("expiration", (object?)expiration ?? DBNull.Value), ("origin", Origin), ("at", now)).ConfigureAwait(false);
 
-        // Expired entries of the namespace go with the writes (never returned meanwhile: every read filters them).
+        // Expired entries of the namespace, and changes no node needs any more, go with the writes (expired entries
+        // are never returned meanwhile: every read filters them).
         if (Random.Shared.Next(16) == 0)
         {
             await ExecuteAsync(connection, null, "DELETE FROM lp_kv WHERE app = @app AND binding = @binding AND expiration IS NOT NULL AND expiration <= @now", cancellationToken,
                 ("app", app), ("binding", binding), ("now", now)).ConfigureAwait(false);
+            await ExecuteAsync(connection, null, "DELETE FROM lp_kv_changes WHERE at < @before", cancellationToken,
+                ("before", now - (long)ChangeRetention.TotalSeconds)).ConfigureAwait(false);
         }
     }
 
     public async Task DeleteAsync(string app, string binding, byte[] key, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(connection, null, "DELETE FROM lp_kv WHERE app = @app AND binding = @binding AND k = @k", cancellationToken,
-            ("app", app), ("binding", binding), ("k", key)).ConfigureAwait(false);
+        await WriteAtomicallyAsync(connection, ["DELETE FROM lp_kv WHERE app = @app AND binding = @binding AND k = @k", LogChange], cancellationToken,
+            ("app", app), ("binding", binding), ("k", key), ("origin", Origin), ("at", DateTimeOffset.UtcNow.ToUnixTimeSeconds())).ConfigureAwait(false);
     }
 
     public async Task<KvPage> ListAsync(string app, string binding, byte[] prefix, byte[]? after, int limit, long now, CancellationToken cancellationToken)
@@ -97,7 +124,38 @@ public abstract partial class SqlAppStore
     public async Task DeleteAppAsync(string app, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(connection, null, "DELETE FROM lp_kv WHERE app = @app", cancellationToken, ("app", app)).ConfigureAwait(false);
+        await WriteAtomicallyAsync(connection,
+            [
+                "DELETE FROM lp_kv WHERE app = @app",
+                "INSERT INTO lp_kv_changes (app, binding, k, origin, at) VALUES (@app, NULL, NULL, @origin, @at)",
+            ],
+            cancellationToken, ("app", app), ("origin", Origin), ("at", DateTimeOffset.UtcNow.ToUnixTimeSeconds())).ConfigureAwait(false);
+    }
+
+    public async Task<long> GetLastChangeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return Convert.ToInt64(await ScalarAsync(connection, null, "SELECT COALESCE(MAX(seq), 0) FROM lp_kv_changes", cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+    }
+
+    public async Task<IReadOnlyList<KvChange>> ReadChangesAsync(long after, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, null, "SELECT seq, app, binding, k, origin FROM lp_kv_changes WHERE seq > @after ORDER BY seq LIMIT @limit",
+            ("after", after), ("limit", limit));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var changes = new List<KvChange>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            changes.Add(new KvChange(
+                Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture),
+                reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.IsDBNull(3) ? null : (byte[])reader.GetValue(3),
+                reader.GetString(4)));
+        }
+
+        return changes;
     }
 
     /// <summary>The smallest byte string greater than every string that starts with <paramref name="prefix"/>; null when there is none (all 0xFF).</summary>

@@ -38,6 +38,12 @@ public abstract partial class SqlAppStore : IAppStore, IKvStore
             // A version's KV bindings (comma-separated names), part of what the version is, like its variables.
             "ALTER TABLE lp_versions ADD COLUMN kv TEXT NOT NULL DEFAULT ''",
         ],
+        [
+            // The log of KV writes that nodes follow to drop what they cached (binding null: the whole app; key null:
+            // the whole binding). Kept for a few minutes (see SqlAppStore.Kv).
+            "CREATE TABLE lp_kv_changes (seq {serial}, app TEXT NOT NULL, binding TEXT, k {blob}, origin TEXT NOT NULL, at BIGINT NOT NULL)",
+            "CREATE INDEX lp_kv_changes_at ON lp_kv_changes (at)",
+        ],
     ];
 
     private const string AppColumns =
@@ -49,6 +55,9 @@ public abstract partial class SqlAppStore : IAppStore, IKvStore
     public static int SchemaVersion => Migrations.Length;
 
     protected abstract string BlobType { get; }
+
+    /// <summary>The dialect's column type of an increasing 64-bit key made by the database.</summary>
+    protected abstract string SerialType { get; }
 
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
@@ -82,7 +91,7 @@ public abstract partial class SqlAppStore : IAppStore, IKvStore
                     await ExecuteAsync(connection, transaction, "INSERT INTO lp_schema (version) VALUES (@version)", cancellationToken, ("version", version)).ConfigureAwait(false);
                     foreach (var statement in Migrations[version - 1])
                     {
-                        await ExecuteAsync(connection, transaction, statement.Replace("{blob}", BlobType, StringComparison.Ordinal), cancellationToken).ConfigureAwait(false);
+                        await ExecuteAsync(connection, transaction, statement.Replace("{blob}", BlobType, StringComparison.Ordinal).Replace("{serial}", SerialType, StringComparison.Ordinal), cancellationToken).ConfigureAwait(false);
                     }
 
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -207,6 +216,8 @@ public abstract partial class SqlAppStore : IAppStore, IKvStore
 
             await ExecuteAsync(connection, transaction, "DELETE FROM lp_versions WHERE app = @name", cancellationToken, ("name", name)).ConfigureAwait(false);
             await ExecuteAsync(connection, transaction, "DELETE FROM lp_kv WHERE app = @name", cancellationToken, ("name", name)).ConfigureAwait(false);
+            await ExecuteAsync(connection, transaction, "INSERT INTO lp_kv_changes (app, binding, k, origin, at) VALUES (@name, NULL, NULL, @origin, @at)", cancellationToken,
+                ("name", name), ("origin", Origin), ("at", DateTimeOffset.UtcNow.ToUnixTimeSeconds())).ConfigureAwait(false);
 
             // The row stays as a tombstone: nodes following the revision learn of the delete from it.
             await ExecuteAsync(connection, transaction, "UPDATE lp_apps SET active_version = 0, deleted = 1, revision = @revision, updated_at = @now WHERE name = @name", cancellationToken,

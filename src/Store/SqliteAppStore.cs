@@ -29,6 +29,8 @@ public sealed class SqliteAppStore : SqlAppStore
 
     protected override string BlobType => "BLOB";
 
+    protected override string SerialType => "INTEGER PRIMARY KEY AUTOINCREMENT";
+
     protected override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);

@@ -148,4 +148,64 @@ public sealed class KvTests
         Assert.That(await alphaClient.GetStringAsync("/get?k=secret", cancellationToken), Is.EqualTo("alpha-only"), "the payload's app and namespace are never used");
         Assert.That(beta.Stderr, Does.Contain("malformed payload").Or.Contain("malformed"), "junk in the payload is logged, not obeyed");
     }
+
+    [Test]
+    [CancelAfter(90_000)]
+    public async Task EveryTabReadsAWriteAtOnceAndOtherProcessesWithinASecond(CancellationToken cancellationToken)
+    {
+        var store = "sqlite:" + Path.Combine(_root, "shared-kv.db");
+        await using var node = await LeanProxyProcess.ServeAsync(App("shop"), cancellationToken, "--kv", "KV", "--store", store, "--tabs", "2");
+        using var client = new HttpClient { BaseAddress = node.BaseUri };
+        Assert.That(await client.GetStringAsync("/set?k=price&v=1", cancellationToken), Is.EqualTo("ok"));
+
+        // Both tabs read (and cache) the value…
+        var tabs = new HashSet<string>();
+        for (var round = 0; round < 5 && tabs.Count < 2; round++)
+        {
+            foreach (var answer in await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => client.GetStringAsync("/tab-get?k=price", cancellationToken))))
+            {
+                var parts = answer.Split(' ');
+                Assert.That(parts[1], Is.EqualTo("1"));
+                tabs.Add(parts[0]);
+            }
+        }
+
+        Assert.That(tabs, Has.Count.EqualTo(2), "both tabs answered");
+
+        // …and once a write is acknowledged, every later read on this node has the new value, whichever tab runs it.
+        Assert.That(await client.GetStringAsync("/set?k=price&v=2", cancellationToken), Is.EqualTo("ok"));
+        var after = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => client.GetStringAsync("/tab-get?k=price", cancellationToken)));
+        Assert.That(after.Select(a => a.Split(' ')[1]).Distinct(), Is.EqualTo(new[] { "2" }), "no tab answered from a stale cache");
+
+        // Another process of the same app on the same store: its write reaches this node's caches through the store's
+        // log of changes, within about a second (the contract says "about a second"; 10 s is the bound of this test).
+        // (an app's name is its folder's: a copy in another folder named shop shares the namespace)
+        var copy = Path.Combine(_root, "elsewhere", "shop");
+        Directory.CreateDirectory(copy);
+        File.Copy(Path.Combine(App("unused"), "index.js"), Path.Combine(copy, "index.js"));
+        await using var other = await LeanProxyProcess.ServeAsync(copy, cancellationToken, "--kv", "KV", "--store", store);
+        using var otherClient = new HttpClient { BaseAddress = other.BaseUri };
+        Assert.That(await otherClient.GetStringAsync("/get?k=price", cancellationToken), Is.EqualTo("2"));
+        Assert.That(await otherClient.GetStringAsync("/set?k=price&v=3", cancellationToken), Is.EqualTo("ok"));
+        var seen = await EventuallyAsync(client, "/get?k=price", "3", TimeSpan.FromSeconds(10), cancellationToken);
+        Assert.That(seen, Is.EqualTo("3"), "the other process's write was seen");
+    }
+
+    private static async Task<string> EventuallyAsync(HttpClient client, string path, string expected, TimeSpan within, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + within;
+        string last;
+        do
+        {
+            last = await client.GetStringAsync(path, cancellationToken);
+            if (last == expected)
+            {
+                break;
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
+        while (DateTime.UtcNow < deadline);
+        return last;
+    }
 }

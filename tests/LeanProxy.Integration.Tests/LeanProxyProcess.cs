@@ -114,7 +114,7 @@ internal sealed class LeanProxyProcess : IAsyncDisposable
     /// <summary>Starts the binary serving APP on an ephemeral port and waits for its "listening" line.</summary>
     public static async Task<LeanProxyProcess> ServeAsync(string app, CancellationToken cancellationToken, params string[] extra)
     {
-        var host = Start(["serve", app, "--http", "127.0.0.1:0", "--tabs", "1", .. extra]);
+        var host = Start(["serve", app, "--http", "127.0.0.1:0", .. (extra.Contains("--tabs") ? Array.Empty<string>() : ["--tabs", "1"]), .. extra]);
         try
         {
             await host._listening.Task.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -36,21 +36,25 @@ public sealed class NodeKvTests
             await Task.Delay(50, cancellationToken); // the second node learns of the deploy on its next poll
         }
 
+        // The second node reads (and caches) the key first; a write on the first reaches it through the store's log of
+        // changes within about a second (10 s is this test's bound on a loaded machine).
+        Assert.That(await second.GetAsync("shop", "/get?k=cart", cancellationToken), Is.EqualTo((200, "null")));
         Assert.That(await first.GetAsync("shop", "/set?k=cart&v=3", cancellationToken), Is.EqualTo((200, "ok")));
-        Assert.That(await second.GetAsync("shop", "/get?k=cart", cancellationToken), Is.EqualTo((200, "3")), "a write acknowledged on one node is read on the other at once");
+        Assert.That(await EventuallyAsync(second, "/get?k=cart", "3", cancellationToken), Is.EqualTo("3"), "a write on one node is read on the other");
+        Assert.That(await first.GetAsync("shop", "/get?k=cart", cancellationToken), Is.EqualTo((200, "3")), "and on its own node at once");
         Assert.That(await second.GetAsync("shop", "/set?k=cart&v=4", cancellationToken), Is.EqualTo((200, "ok")));
-        Assert.That(await first.GetAsync("shop", "/get?k=cart", cancellationToken), Is.EqualTo((200, "4")));
+        Assert.That(await EventuallyAsync(first, "/get?k=cart", "4", cancellationToken), Is.EqualTo("4"));
 
         // Operators' access: the CLI over the admin API.
         var (kvCode, kvOut, kvErr) = await first.CliAsync(cancellationToken, "kv", "get", "cart", "--app", "shop", "--binding", "KV");
         Assert.That((kvCode, kvOut.Trim()), Is.EqualTo((0, "4")), kvErr);
         (kvCode, _, kvErr) = await first.CliAsync(cancellationToken, "kv", "put", "promo", "caf\u00e9", "--app", "shop", "--binding", "KV");
         Assert.That(kvCode, Is.Zero, kvErr);
-        Assert.That(await second.GetAsync("shop", "/get?k=promo", cancellationToken), Is.EqualTo((200, "caf\u00e9")), "a value an operator put is the handler's");
+        Assert.That(await EventuallyAsync(second, "/get?k=promo", "caf\u00e9", cancellationToken), Is.EqualTo("caf\u00e9"), "a value an operator put is the handler's");
         (_, kvOut, _) = await first.CliAsync(cancellationToken, "kv", "list", "--app", "shop", "--binding", "KV");
         Assert.That(kvOut.Split('\n', StringSplitOptions.RemoveEmptyEntries), Is.EqualTo(new[] { "cart", "promo" }));
         Assert.That((await first.CliAsync(cancellationToken, "kv", "delete", "promo", "--app", "shop", "--binding", "KV")).Code, Is.Zero);
-        Assert.That(await second.GetAsync("shop", "/get?k=promo", cancellationToken), Is.EqualTo((200, "null")));
+        Assert.That(await EventuallyAsync(second, "/get?k=promo", "null", cancellationToken), Is.EqualTo("null"), "an operator's delete reaches the other node's cache");
         (kvCode, _, kvErr) = await first.CliAsync(cancellationToken, "kv", "get", "cart", "--app", "shop", "--binding", "OTHER");
         Assert.That(kvCode, Is.EqualTo(1));
         Assert.That(kvErr, Does.Contain("404").And.Contain("no KV binding OTHER"));
@@ -60,5 +64,23 @@ public sealed class NodeKvTests
         Assert.That((await first.CliAsync(cancellationToken, "apps", "delete", "shop")).Code, Is.Zero);
         Assert.That((await first.CliAsync(cancellationToken, "deploy", app, "--name", "shop", "--kv", "KV")).Code, Is.Zero);
         Assert.That(await first.GetAsync("shop", "/get?k=cart", cancellationToken), Is.EqualTo((200, "null")), "deleting an app deleted its namespace");
+    }
+
+    private static async Task<string> EventuallyAsync(NodeHarness node, string path, string expected, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        string body;
+        do
+        {
+            (_, body) = await node.GetAsync("shop", path, cancellationToken);
+            if (body == expected)
+            {
+                break;
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
+        while (DateTime.UtcNow < deadline);
+        return body;
     }
 }

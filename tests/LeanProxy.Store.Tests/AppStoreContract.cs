@@ -219,6 +219,27 @@ public abstract class AppStoreContract
     }
 
     [Test]
+    public async Task EveryKvWriteIsLoggedInOrderForTheNodesThatCache()
+    {
+        var store = await StoreAsync();
+        var kv = (IKvStore)store;
+        var start = await kv.GetLastChangeAsync(default);
+        await kv.PutAsync("a", "KV", Key("k"), [1], null, null, 100, default);
+        await kv.DeleteAsync("a", "KV", Key("k"), default);
+        await kv.DeleteAppAsync("a", default);
+        await store.DeployAsync("b", "bbb", Archive("1"), NoVars, false, default);
+        await store.DeleteAsync("b", default);
+
+        var changes = await kv.ReadChangesAsync(start, 10, default);
+        Assert.That(changes.Select(c => (c.App, c.Binding, c.Key is null ? null : Encoding.UTF8.GetString(c.Key))),
+            Is.EqualTo(new (string, string?, string?)[] { ("a", "KV", "k"), ("a", "KV", "k"), ("a", null, null), ("b", null, null) }));
+        Assert.That(changes.Select(c => c.Seq), Is.Ordered.Ascending.And.Unique);
+        Assert.That(changes.Select(c => c.Origin).Distinct(), Is.EqualTo(new[] { kv.Origin }));
+        Assert.That(await kv.GetLastChangeAsync(default), Is.EqualTo(changes[^1].Seq));
+        Assert.That((await kv.ReadChangesAsync(changes[1].Seq, 1, default)).Single(), Is.EqualTo(changes[2]).Using<KvChange>((x, y) => x.Seq == y.Seq));
+    }
+
+    [Test]
     public async Task MigratingAgainIsHarmless()
     {
         var store = await StoreAsync();

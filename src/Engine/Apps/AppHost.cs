@@ -23,6 +23,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
     private readonly AppOptions _options;
     private readonly ILoggerFactory _loggerFactory;
     private readonly KvStoreHandle? _kv;
+    private KvBinding? _kvBinding;
     private AppScope? _app;
     private PageServer? _pageServer;
     private BrowserHost? _browser;
@@ -116,7 +117,8 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
             return [];
         }
 
-        var binding = new Kv.KvBinding(_kv.Store, _kv.EnsureReadyAsync, _kv.AppPrefix + _bundle.Name, _options.KvBindings.ToHashSet(StringComparer.Ordinal), _loggerFactory.CreateLogger("LeanProxy.Kv"));
+        var binding = new Kv.KvBinding(_kv, _kv.AppPrefix + _bundle.Name, _options.KvBindings.ToHashSet(StringComparer.Ordinal), _loggerFactory.CreateLogger("LeanProxy.Kv"));
+        _kvBinding = binding;
         return new Dictionary<string, PageBindingHandler> { [Kv.KvBinding.Name] = binding.Handle };
     }
 
@@ -198,6 +200,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
             await pool.DisposeAsync().ConfigureAwait(false);
         }
 
+        _kvBinding?.Dispose();
         if (_pageServer is not null)
         {
             await _pageServer.DisposeAsync().ConfigureAwait(false);

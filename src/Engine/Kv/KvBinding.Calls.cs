@@ -9,7 +9,7 @@ namespace LeanProxy.Engine.Kv;
 /// <summary>The KV operations, each checked again on the host, and the JSON they answer with.</summary>
 internal sealed partial class KvBinding
 {
-    /// <summary><c>[id, binding, "get", [keys…]]</c>: per key <c>[data, encoding, metadata]</c> or null.</summary>
+    /// <summary><c>[id, binding, "get", [keys…]]</c>: per key <c>[data, encoding, metadata, expiration]</c> or null.</summary>
     private async Task<byte[]> GetAsync(JsonElement call, string binding, long now, Dictionary<string, List<KvEntry>>? prefetched)
     {
         var names = call[3].EnumerateArray().Select(k => Key("GET", k.GetString())).ToList();
@@ -40,6 +40,15 @@ internal sealed partial class KvBinding
                 else
                 {
                     writer.WriteStringValue(entry.Metadata);
+                }
+
+                if (entry.Expiration is { } expires)
+                {
+                    writer.WriteNumberValue(expires);
+                }
+                else
+                {
+                    writer.WriteNullValue();
                 }
 
                 writer.WriteEndArray();

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using LeanProxy.Engine.Tabs;
@@ -13,9 +14,29 @@ namespace LeanProxy.Engine.Kv;
 /// against the store in the namespace of the tab's app and the binding — never one named in the payload — and
 /// answered in the tab's next batch. A malformed call gets an error in the page and touches nothing.
 /// </summary>
-internal sealed partial class KvBinding(IKvStore store, Func<Task> ready, string app, IReadOnlySet<string> bindings, ILogger logger)
+internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
 {
     public const string Name = "__lpKv";
+
+    private readonly IKvStore store;
+    private readonly Func<Task> ready;
+    private readonly string app;
+    private readonly IReadOnlySet<string> bindings;
+    private readonly ILogger logger;
+    private readonly IDisposable _subscription;
+
+    // The tabs that called: only they can hold cached values (Runtime/kv.js), so only they hear of changes.
+    private readonly ConcurrentDictionary<Tab, byte> _tabs = new();
+
+    public KvBinding(KvStoreHandle handle, string app, IReadOnlySet<string> bindings, ILogger logger)
+    {
+        store = handle;
+        ready = handle.EnsureReadyAsync;
+        this.app = app;
+        this.bindings = bindings;
+        this.logger = logger;
+        _subscription = handle.Feed.Subscribe(app, this);
+    }
 
     /// <summary>Payloads of one app run against the store at once at most: one page cannot take the shared pool.</summary>
     private const int MaxConcurrent = 4;
@@ -30,6 +51,7 @@ internal sealed partial class KvBinding(IKvStore store, Func<Task> ready, string
 
     public void Handle(Tab tab, ReadOnlySpan<byte> payload)
     {
+        _tabs.TryAdd(tab, 0);
         JsonDocument document;
         try
         {
@@ -43,6 +65,26 @@ internal sealed partial class KvBinding(IKvStore store, Func<Task> ready, string
 
         _ = RunAsync(tab, document);
     }
+
+    /// <summary>
+    /// A value changed (here or on another node): every tab that may have cached it drops it before its next request
+    /// (the message goes ahead of later work in the tab's queue, and before the writer's own answer).
+    /// </summary>
+    public void Invalidate(string? binding, byte[]? key)
+    {
+        foreach (var tab in _tabs.Keys)
+        {
+            if (tab.IsDead)
+            {
+                _tabs.TryRemove(tab, out _);
+                continue;
+            }
+
+            tab.Enqueue(new KvInvalidateItem(binding, key));
+        }
+    }
+
+    public void Dispose() => _subscription.Dispose();
 
     private async Task RunAsync(Tab tab, JsonDocument document)
     {

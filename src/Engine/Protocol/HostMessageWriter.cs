@@ -120,6 +120,31 @@ internal static class HostMessageWriter
         writer.WriteEndArray();
     }
 
+    /// <summary><c>[11, 0, binding, key]</c>: null binding, everything; null key, the whole binding.</summary>
+    public static void WriteKvInvalidate(Utf8JsonWriter writer, string? binding, byte[]? key)
+    {
+        Start(writer, HostMessageKind.KvInvalidate, 0);
+        if (binding is null)
+        {
+            writer.WriteNullValue();
+        }
+        else
+        {
+            writer.WriteStringValue(binding);
+        }
+
+        if (key is null)
+        {
+            writer.WriteNullValue();
+        }
+        else
+        {
+            writer.WriteStringValue(System.Text.Encoding.UTF8.GetString(key));
+        }
+
+        writer.WriteEndArray();
+    }
+
     private static void Start(Utf8JsonWriter writer, HostMessageKind kind, int id)
     {
         writer.WriteStartArray();

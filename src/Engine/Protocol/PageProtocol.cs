@@ -37,6 +37,9 @@ internal enum HostMessageKind
 
     /// <summary><c>[10, callId, ok, result]</c>: the answer to a KV call the page made through the <c>__lpKv</c> binding (see Runtime/kv.js).</summary>
     KvReply = 10,
+
+    /// <summary><c>[11, 0, binding, key]</c>: a KV value changed; the page drops what it cached (null key: the binding; null binding: all).</summary>
+    KvInvalidate = 11,
 }
 
 /// <summary>Page → host messages.</summary>

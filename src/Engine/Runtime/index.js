@@ -10,7 +10,7 @@ import "./facades.js";
 import { handleRequest } from "./http.js";
 import { HostMessage } from "./protocol.js";
 import { streamCancel, streamTaken } from "./streams.js";
-import { KvNamespace, kvReply } from "./kv.js";
+import { KvNamespace, kvInvalidate, kvReply } from "./kv.js";
 import { failConnection, handleTcp } from "./tcp.js";
 import { handleDatagram } from "./udp.js";
 
@@ -53,6 +53,7 @@ function dispatch(messages) {
       case HostMessage.StreamAck: streamTaken(m[1], m[2]); break;
       case HostMessage.StreamCancel: streamCancel(m[1]); break;
       case HostMessage.KvReply: kvReply(m); break;
+      case HostMessage.KvInvalidate: kvInvalidate(m); break;
     }
   }
   const batch = {
@@ -72,7 +73,8 @@ function dispatch(messages) {
       case HostMessage.Datagram: handleDatagram(m, batch); break;
       case HostMessage.StreamAck:
       case HostMessage.StreamCancel:
-      case HostMessage.KvReply: break;
+      case HostMessage.KvReply:
+      case HostMessage.KvInvalidate: break;
       default:
         try {
           handleTcp(m);

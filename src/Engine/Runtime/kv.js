@@ -1,6 +1,12 @@
 // env.BINDING for KV bindings: Cloudflare Workers KV's API. Calls go to the host through the __lpKv binding (the
 // calls of one turn of the event loop travel together); answers come back in the tab's next batch (HostMessage.KvReply).
 // Arguments are checked here, with Workers' kinds of error and messages that name the limit; the host checks again.
+//
+// What a get read stays in this tab's cache, so that a hot key costs no round trip: the host tells every tab that
+// used KV when a value changes (a write on this node, before the writer's call returns; another node's, through the
+// store's log within about a second: HostMessage.KvInvalidate, which a batch handles before its requests), and an
+// answer that crossed a change on its way is not kept. cacheTtl (default 60 s, as in Workers) bounds how long an
+// entry is used without asking, whatever happens to the log.
 import { BodyEncoding, decodeData, decoder, encoder, isAscii, toBase64 } from "./protocol.js";
 
 const KEY_LIMIT = 512;
@@ -9,6 +15,15 @@ const METADATA_LIMIT = 1024;
 const LIST_LIMIT = 1000;
 const BULK_LIMIT = 100;
 const TYPES = new Set(["text", "json", "arrayBuffer", "stream"]);
+const CACHE_TTL = 60;
+const CACHE_ENTRIES = 1024;
+const CACHE_BYTES = 8 * 1024 * 1024;
+const CACHE_VALUE = 256 * 1024; // larger values are read from the host each time
+
+// binding + "\u0000" + key → { entry: [data, encoding, metadata, expiration] | null, at: ms, size }; in use order.
+const cache = new Map();
+let cachedBytes = 0;
+let epoch = 0; // bumped by every change the host tells of
 
 const pending = new Map();
 let nextId = 1;
@@ -43,6 +58,67 @@ export function kvReply(message) {
   else waiter.reject(result[0] === "TypeError" ? new TypeError(result[1]) : new Error(result[1]));
 }
 
+// [KvInvalidate, 0, binding, key]: null key, the whole binding; null binding, everything.
+export function kvInvalidate(message) {
+  const [, , binding, key] = message;
+  epoch++;
+  if (binding === null) {
+    cache.clear();
+    cachedBytes = 0;
+  } else if (key === null) {
+    const prefix = binding + "\u0000";
+    for (const [k, hit] of cache) if (k.startsWith(prefix)) drop(k, hit);
+  } else {
+    const k = binding + "\u0000" + key;
+    const hit = cache.get(k);
+    if (hit !== undefined) drop(k, hit);
+  }
+}
+
+function drop(k, hit) {
+  cache.delete(k);
+  cachedBytes -= hit.size;
+}
+
+function lookup(binding, name, ttl, now) {
+  const k = binding + "\u0000" + name;
+  const hit = cache.get(k);
+  if (hit === undefined) return undefined;
+  const expiration = hit.entry === null ? null : hit.entry[3];
+  if (now - hit.at >= ttl * 1000 || (expiration !== null && expiration * 1000 <= now)) {
+    drop(k, hit);
+    return undefined;
+  }
+  cache.delete(k);
+  cache.set(k, hit);
+  return hit.entry;
+}
+
+function remember(binding, name, entry, at) {
+  const size = name.length + (entry === null ? 0 : entry[0].length + (entry[2]?.length ?? 0));
+  if (size > CACHE_VALUE) return;
+  const k = binding + "\u0000" + name;
+  const old = cache.get(k);
+  if (old !== undefined) drop(k, old);
+  cache.set(k, { entry, at, size });
+  cachedBytes += size;
+  for (const [oldest, hit] of cache) {
+    if (cache.size <= CACHE_ENTRIES && cachedBytes <= CACHE_BYTES) break;
+    drop(oldest, hit);
+  }
+}
+
+// The entries of names, from the cache when all are there and fresh enough, else from the host (and then cached).
+async function entriesOf(binding, names, ttl) {
+  const now = Date.now();
+  const hits = names.map((name) => lookup(binding, name, ttl, now));
+  if (!hits.includes(undefined)) return hits;
+  const sent = epoch;
+  const entries = await call(binding, "get", [names]);
+  if (epoch === sent) names.forEach((name, i) => remember(binding, name, entries[i], now));
+  return entries;
+}
+
 function failure(op, status, text) {
   return new Error(`KV ${op} failed: ${status} ${text}`);
 }
@@ -53,13 +129,17 @@ function checkKey(op, key) {
   if (name === "." || name === "..") throw failure(op, 400, `Illegal key name "${name}". Please use a different name.`);
   const length = encoder.encode(name).length;
   if (length > KEY_LIMIT) throw failure(op, 414, `UTF-8 encoded length of ${length} exceeds key length limit of ${KEY_LIMIT}.`);
-  return name;
+  return name.toWellFormed(); // as the host reads it (a lone surrogate is U+FFFD in UTF-8)
 }
 
 function checkType(type) {
   const t = type ?? "text";
   if (!TYPES.has(t)) throw new TypeError('Unknown response type. Possible types are "text", "arrayBuffer", "json", and "stream".');
   return t;
+}
+
+function ttlOf(options) {
+  return options !== null && typeof options === "object" && options.cacheTtl !== undefined ? options.cacheTtl : CACHE_TTL;
 }
 
 function typeOf(options) {
@@ -106,25 +186,27 @@ export class KvNamespace {
 
   async get(key, options) {
     const type = typeOf(options);
+    const ttl = ttlOf(options);
     if (Array.isArray(key)) {
       if (key.length > BULK_LIMIT) throw failure("GET_BULK", 400, `You can request a maximum of ${BULK_LIMIT} keys.`);
       if (type === "arrayBuffer" || type === "stream") throw new TypeError(`"${type}" is not a valid type for a bulk get; use "text" or "json".`);
       const names = key.map((k) => checkKey("GET_BULK", k));
-      const entries = await call(this.#binding, "get", [names]);
+      const entries = await entriesOf(this.#binding, names, ttl);
       return new Map(names.map((name, i) => [name, toValue(entries[i], type)]));
     }
-    const entries = await call(this.#binding, "get", [[checkKey("GET", key)]]);
+    const entries = await entriesOf(this.#binding, [checkKey("GET", key)], ttl);
     return toValue(entries[0], type);
   }
 
   async getWithMetadata(key, options) {
     const type = typeOf(options);
+    const ttl = ttlOf(options);
     if (Array.isArray(key)) {
       const names = key.map((k) => checkKey("GET_BULK", k));
-      const entries = await call(this.#binding, "get", [names]);
+      const entries = await entriesOf(this.#binding, names, ttl);
       return new Map(names.map((name, i) => [name, { value: toValue(entries[i], type), metadata: metadataOf(entries[i]) }]));
     }
-    const entries = await call(this.#binding, "get", [[checkKey("GET", key)]]);
+    const entries = await entriesOf(this.#binding, [checkKey("GET", key)], ttl);
     return { value: toValue(entries[0], type), metadata: metadataOf(entries[0]) };
   }
 

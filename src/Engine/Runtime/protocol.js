@@ -14,6 +14,7 @@ export const HostMessage = Object.freeze({
   StreamAck: 8,     // [8, id, bytes taken in all]
   StreamCancel: 9,  // [9, id]
   KvReply: 10,      // [10, callId, ok, result]: the answer to a KV call (kv.js)
+  KvInvalidate: 11, // [11, 0, binding, key]: a KV value changed: drop it from the cache (null key: the binding; null binding: all)
 });
 
 export const PageMessage = Object.freeze({

@@ -26,7 +26,7 @@ internal sealed partial class AdminApi
             await kv.EnsureReadyAsync().ConfigureAwait(false);
             return true;
         }).ConfigureAwait(false);
-        return (kv.Store, null);
+        return (kv, null);
     }
 
     private async Task<ProxyResponse> KvListAsync(string name, string binding, string query, CancellationToken cancellationToken)

@@ -208,7 +208,7 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
             {
                 try
                 {
-                    await scratchKv.Store.DeleteAppAsync(scratchKv.AppPrefix + name, CancellationToken.None).ConfigureAwait(false);
+                    await scratchKv.DeleteAppAsync(scratchKv.AppPrefix + name, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is System.Data.Common.DbException or IOException or TimeoutException or InvalidOperationException)
                 {

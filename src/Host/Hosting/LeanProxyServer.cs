@@ -41,6 +41,7 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
     private BrowserHost? _browser;
     private AppHost? _app;
     private SqlAppStore? _kvStore;
+    private KvStoreHandle? _kv;
     private int _stopped;
 
     private LeanProxyServer(ServerPlan plan, ILoggerFactory loggerFactory)
@@ -124,7 +125,7 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
         {
             var uri = _plan.KvStoreUri ?? "sqlite:" + Path.Combine(bundle.SourceRoot!, ".leanproxy", "state", "kv.db");
             _kvStore = (SqlAppStore)AppStores.Open(uri);
-            kv = new KvStoreHandle(_kvStore);
+            kv = _kv = new KvStoreHandle(_kvStore, _loggerFactory.CreateLogger("LeanProxy.Kv"));
             HostLog.KvStore(_loggerFactory.CreateLogger("LeanProxy"), string.Join(", ", _plan.App.KvBindings), _kvStore.Description);
         }
 
@@ -161,6 +162,11 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
         if (_browser is not null)
         {
             await _browser.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_kv is not null)
+        {
+            await _kv.DisposeAsync().ConfigureAwait(false);
         }
 
         if (_kvStore is not null)

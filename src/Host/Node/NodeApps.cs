@@ -35,7 +35,7 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("LeanProxy.Node");
         Router = AppRouter.ByHost(options.Domain, this);
-        Kv = store is SqlAppStore sql ? new LeanProxy.Engine.Kv.KvStoreHandle(sql) : null;
+        Kv = store is SqlAppStore sql ? new LeanProxy.Engine.Kv.KvStoreHandle(sql, loggerFactory.CreateLogger("LeanProxy.Kv")) : null;
     }
 
     public AppRouter Router { get; }
@@ -326,6 +326,10 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
         }
 
         await Task.WhenAll(_apps.Values.Select(a => a.Running).OfType<AppHost>().Select(h => h.StopAsync(drain))).ConfigureAwait(false);
+        if (Kv is not null)
+        {
+            await Kv.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -8,6 +8,9 @@ const caught = async (f) => {
   }
 };
 
+// Which tab answered (each tab loads the module once).
+const TAB = crypto.randomUUID();
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
@@ -66,6 +69,8 @@ export default {
         return new Response("ok");
       case "/get":
         return new Response(String(await kv.get(url.searchParams.get("k"))));
+      case "/tab-get":
+        return new Response(`${TAB} ${await kv.get(url.searchParams.get("k"))}`);
       case "/forge": {
         // The raw binding, with a payload that names another app and a binding this app does not have, and junk.
         const k = url.searchParams.get("k");
