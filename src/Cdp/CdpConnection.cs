@@ -17,6 +17,15 @@ namespace LeanProxy.Cdp;
 /// </summary>
 public sealed partial class CdpConnection : IAsyncDisposable
 {
+    private static long s_sent;
+    private static long s_received;
+
+    /// <summary>Commands sent by every connection of the process (for the metrics).</summary>
+    public static long TotalSent => Volatile.Read(ref s_sent);
+
+    /// <summary>Messages (replies and events) received by every connection of the process (for the metrics).</summary>
+    public static long TotalReceived => Volatile.Read(ref s_received);
+
     private static readonly JsonWriterOptions WriterOptions = new()
     {
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
@@ -87,6 +96,7 @@ public sealed partial class CdpConnection : IAsyncDisposable
         ThrowIfClosed();
         cancellationToken.ThrowIfCancellationRequested();
         var id = Interlocked.Increment(ref _nextId);
+        Interlocked.Increment(ref s_sent);
         var pending = PendingCall<TResult>.Rent(id, method, sessionId, readResult);
         _pending.Add(id, pending);
         if (cancellationToken.CanBeCanceled)

@@ -79,6 +79,9 @@ internal static partial class EngineLog
     [LoggerMessage(227, LogLevel.Information, "KV: the store's log of changes is read again")]
     public static partial void KvFeedBack(ILogger logger);
 
+    [LoggerMessage(228, LogLevel.Information, "App {App}: started in {Milliseconds:0} ms ({Tabs} tab(s) loaded)")]
+    public static partial void AppStarted(ILogger logger, string app, int tabs, double milliseconds);
+
     [LoggerMessage(219, LogLevel.Information, "App {App}: tab {Tab} is stalled; {Count} queued request(s) moved to other tabs")]
     public static partial void WorkMoved(ILogger logger, string app, int tab, int count);
 

@@ -13,6 +13,7 @@ internal sealed class LeanProxyProcess : IAsyncDisposable
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<Uri> _admin = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private LeanProxyProcess(Process process, string tempDirectory)
     {
@@ -31,6 +32,9 @@ internal sealed class LeanProxyProcess : IAsyncDisposable
     public string TempDirectory { get; }
 
     public Uri BaseUri => _listening.Task.Result;
+
+    /// <summary>The admin listener's address ("listening admin http://…"), once it is listening.</summary>
+    public Task<Uri> AdminUri => _admin.Task;
 
     public string Stdout
     {
@@ -93,6 +97,10 @@ internal sealed class LeanProxyProcess : IAsyncDisposable
             if (e.Data.StartsWith("listening ", StringComparison.Ordinal) && Uri.TryCreate(e.Data["listening ".Length..], UriKind.Absolute, out var uri))
             {
                 host._listening.TrySetResult(uri);
+            }
+            else if (e.Data.StartsWith("listening admin ", StringComparison.Ordinal) && Uri.TryCreate(e.Data["listening admin ".Length..], UriKind.Absolute, out var admin))
+            {
+                host._admin.TrySetResult(admin);
             }
         };
         process.ErrorDataReceived += (_, e) =>

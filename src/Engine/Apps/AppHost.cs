@@ -68,6 +68,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
     /// <summary>Starts the page server and opens the tabs in <paramref name="browser"/>; returns once the app is loaded in all of them.</summary>
     public async Task StartAsync(BrowserHost browser, CancellationToken cancellationToken = default)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         // Imports that cannot work in a page are refused with the app's own file:line before any tab opens.
         var imports = _bundle.Imports;
         if (imports.ImportMapJson is not null)
@@ -107,6 +108,11 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
 
         _browser = browser;
         browser.Register(this);
+        var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        _app.Stats.ColdStart(took);
+        EngineLog.AppStarted(_app.Logger, _app.Name, _options.Tabs, took.TotalMilliseconds);
+        Metrics.EngineMetrics.Started(this);
+        Metrics.NodeEvents.Add("start", _app.Name, $"started in {took.TotalMilliseconds:0} ms");
     }
 
     /// <summary>The page → host bindings of the app's options: KV when it has KV bindings.</summary>
@@ -117,7 +123,8 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
             return [];
         }
 
-        var binding = new Kv.KvBinding(_kv, _kv.AppPrefix + _bundle.Name, _options.KvBindings.ToHashSet(StringComparer.Ordinal), _loggerFactory.CreateLogger("LeanProxy.Kv"));
+        var binding = new Kv.KvBinding(_kv, _kv.AppPrefix + _bundle.Name, _options.KvBindings.ToHashSet(StringComparer.Ordinal), _loggerFactory.CreateLogger("LeanProxy.Kv"),
+            _kv.AppPrefix.Length == 0 ? Metrics.AppStats.For(_bundle.Name) : null);
         _kvBinding = binding;
         return new Dictionary<string, PageBindingHandler> { [Kv.KvBinding.Name] = binding.Handle };
     }
@@ -134,12 +141,13 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
         if (pool.Outstanding >= App.Options.QueueLimit)
         {
             EngineLog.QueueFull(App.Logger, App.Name, App.Options.QueueLimit);
+            App.Stats.Http(503, System.Diagnostics.Stopwatch.GetTimestamp());
             var busy = ProxyResponse.Text(503, "Service Unavailable: the request queue is full");
             busy.Headers.Add(new("Retry-After", "1"));
             return ValueTask.FromResult(busy);
         }
 
-        var pending = new PendingRequest(Interlocked.Increment(ref _nextId), request, App.DeadlineFromNow());
+        var pending = new PendingRequest(Interlocked.Increment(ref _nextId), request, App.DeadlineFromNow(), App.Stats);
         pool.Dispatch(pending);
         return new ValueTask<ProxyResponse>(pending.Task);
     }
@@ -149,6 +157,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
     {
         var id = Interlocked.Increment(ref _nextId);
         var (address, port) = Describe(connection.RemoteEndPoint);
+        App.Stats.Connection();
 
         // No live tab (a replacement or a relaunched browser is coming): wait for one, within the request deadline.
         var deadline = App.DeadlineFromNow();
@@ -174,7 +183,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
     public ValueTask<ReadOnlyMemory<byte>?> HandleDatagramAsync(ReadOnlyMemory<byte> datagram, EndPoint remote, CancellationToken cancellationToken)
     {
         var (address, port) = Describe(remote);
-        var pending = new PendingDatagram(Interlocked.Increment(ref _nextId), datagram, address, port, App.DeadlineFromNow());
+        var pending = new PendingDatagram(Interlocked.Increment(ref _nextId), datagram, address, port, App.DeadlineFromNow(), App.Stats);
         Pool.Dispatch(pending);
         return new ValueTask<ReadOnlyMemory<byte>?>(pending.Task);
     }
@@ -194,6 +203,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
 
         _stopping = true;
         _browser?.Unregister(this);
+        Metrics.EngineMetrics.Stopped(this);
         if (_pool is { } pool)
         {
             await pool.DrainAsync(drain).ConfigureAwait(false);
@@ -207,5 +217,37 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
         }
     }
 
+    /// <summary>The app's tabs and queue now (for the metrics and the status page); null before it started.</summary>
+    public TabSnapshot? Snapshot()
+    {
+        if (_pool is not { } pool)
+        {
+            return null;
+        }
+
+        int serving = 0, stalled = 0;
+        foreach (var tab in pool.Tabs)
+        {
+            if (tab is null || tab.IsDead)
+            {
+                continue;
+            }
+
+            if (tab.IsStalled)
+            {
+                stalled++;
+            }
+            else
+            {
+                serving++;
+            }
+        }
+
+        return new TabSnapshot(serving, stalled, pool.Spare is { IsDead: false } ? 1 : 0, pool.Outstanding);
+    }
+
     public async ValueTask DisposeAsync() => await StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
 }
+
+/// <summary>An app version's tabs by state, and its calls waiting for or running in a tab.</summary>
+public readonly record struct TabSnapshot(int Serving, int Stalled, int Spare, int Outstanding);

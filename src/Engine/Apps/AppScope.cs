@@ -26,6 +26,9 @@ internal sealed class AppScope
     /// <summary>Milliseconds on a monotonic clock (Environment.TickCount64; a test's own clock).</summary>
     public Func<long> Clock { get; init; } = static () => Environment.TickCount64;
 
+    /// <summary>The app's counts (shared by its versions; see Metrics/AppStats).</summary>
+    public Metrics.AppStats Stats => field ??= Metrics.AppStats.For(Name);
+
     public long Now => Clock();
 
     /// <summary>The deadline of a call that starts now.</summary>

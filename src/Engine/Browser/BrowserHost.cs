@@ -139,6 +139,8 @@ public sealed class BrowserHost : IAsyncDisposable
 
                 await Task.WhenAll(clients.Select(c => c.OnBrowserRelaunchedAsync(timeout.Token))).ConfigureAwait(false);
                 EngineLog.BrowserRelaunched(_logger, attempt, clients.Length);
+                Metrics.EngineMetrics.BrowserRelaunches.Inc();
+                Metrics.NodeEvents.Add("relaunch", string.Empty, $"the browser was launched again (attempt {attempt})");
                 return true;
             }
             catch (Exception ex) when (ex is ChromeLaunchException or CdpException or CdpClosedException or AppLoadException or OperationCanceledException or IOException)

@@ -3,8 +3,10 @@ using System.Text.Json;
 namespace LeanProxy.Engine.Calls;
 
 /// <summary>One datagram on its way to <c>datagram(message, info, env, ctx)</c>; completed with the reply, or null for none.</summary>
-internal sealed class PendingDatagram(int id, ReadOnlyMemory<byte> message, string remoteAddress, int remotePort, long deadline) : PendingCall(id, deadline)
+internal sealed class PendingDatagram(int id, ReadOnlyMemory<byte> message, string remoteAddress, int remotePort, long deadline, LeanProxy.Engine.Metrics.AppStats? stats = null) : PendingCall(id, deadline)
 {
+    private readonly long _started = stats is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+
     // Synchronous continuations, as for requests: the listener sends the reply at once (a non-blocking sendto).
     private readonly TaskCompletionSource<ReadOnlyMemory<byte>?> _completion = new();
 
@@ -32,6 +34,7 @@ internal sealed class PendingDatagram(int id, ReadOnlyMemory<byte> message, stri
             return false;
         }
 
+        stats?.Datagram(reply is not null, _started);
         _completion.SetResult(reply);
         return true;
     }

@@ -1,11 +1,14 @@
 using System.Text.Json;
+using LeanProxy.Engine.Metrics;
 using LeanProxy.Listener;
 
 namespace LeanProxy.Engine.Calls;
 
 /// <summary>One request on its way through the engine; completed exactly once (response, 504, 502 or 503).</summary>
-internal sealed class PendingRequest(int id, ProxyRequest request, long deadline) : PendingCall(id, deadline)
+internal sealed class PendingRequest(int id, ProxyRequest request, long deadline, AppStats? stats = null) : PendingCall(id, deadline)
 {
+    private readonly long _started = stats is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+
     // Continuations run synchronously: the one waiting is the HTTP connection, which writes the response and goes
     // back to reading its socket (non-blocking work). Saves a thread-pool hop on every request.
     private readonly TaskCompletionSource<ProxyResponse> _completion = new();
@@ -28,6 +31,7 @@ internal sealed class PendingRequest(int id, ProxyRequest request, long deadline
             return false;
         }
 
+        stats?.Http(response.StatusCode, _started);
         _completion.SetResult(response);
         return true;
     }

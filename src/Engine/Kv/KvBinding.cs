@@ -28,8 +28,11 @@ internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
     // The tabs that called: only they can hold cached values (Runtime/kv.js), so only they hear of changes.
     private readonly ConcurrentDictionary<Tab, byte> _tabs = new();
 
-    public KvBinding(KvStoreHandle handle, string app, IReadOnlySet<string> bindings, ILogger logger)
+    private readonly Metrics.AppStats? _stats;
+
+    public KvBinding(KvStoreHandle handle, string app, IReadOnlySet<string> bindings, ILogger logger, Metrics.AppStats? stats = null)
     {
+        _stats = stats;
         store = handle;
         ready = handle.EnsureReadyAsync;
         this.app = app;
@@ -122,6 +125,7 @@ internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
 
                 byte[] result;
                 var ok = true;
+                var outcome = "ok";
                 try
                 {
                     await ready().ConfigureAwait(false);
@@ -130,11 +134,13 @@ internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
                 catch (KvCallException ex)
                 {
                     ok = false;
+                    outcome = "error";
                     result = Error(ex.Kind, ex.Message);
                 }
                 catch (Exception ex) when (ex is InvalidOperationException or FormatException or KeyNotFoundException or IndexOutOfRangeException or JsonException)
                 {
                     ok = false;
+                    outcome = "error";
                     result = Error("TypeError", "KV: a malformed call.");
                 }
                 catch (Exception ex)
@@ -142,8 +148,11 @@ internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
                     // Whatever else failed (the store, its pool, a bug): the page gets an error, never a call that hangs.
                     EngineLog.KvStoreFailed(logger, app, ex);
                     ok = false;
+                    outcome = "store_error";
                     result = Error("Error", "KV failed: 503 the store is unavailable.");
                 }
+
+                _stats?.Kv(call[2].ValueKind == JsonValueKind.String && call[2].GetString() is "get" or "put" or "delete" or "list" ? call[2].GetString()! : "other", outcome);
 
                 tab.Enqueue(new KvReplyItem(id, ok, result));
             }

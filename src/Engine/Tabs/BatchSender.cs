@@ -116,6 +116,8 @@ internal sealed class BatchSender
                     continue;
                 }
 
+                Metrics.EngineMetrics.BatchItems.Observe(batch.Count);
+
                 _ = SendAsync(batch);
             }
         }

@@ -112,6 +112,8 @@ internal sealed class Tab
         if (!expected)
         {
             EngineLog.TabEnded(App.Logger, App.Name, Index, reason, orphans.Count);
+            App.Stats.TabCrashed();
+            Metrics.NodeEvents.Add("crash", App.Name, $"tab {Index} ended: {reason}");
         }
 
         Router.OnTabEnded();

@@ -80,6 +80,7 @@ internal sealed class TabWatchdog(Tab tab)
         if (Volatile.Read(ref _expiredInCall) && busySince != 0 && now - busySince >= TerminateAfterMs && terminated == 0)
         {
             EngineLog.Terminating(tab.App.Logger, tab.App.Name, tab.Index);
+            tab.App.Stats.TabTerminated();
             Volatile.Write(ref _terminatedAt, now);
             _ = tab.Page.TerminateAsync();
         }

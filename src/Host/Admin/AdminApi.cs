@@ -5,6 +5,7 @@ using System.Text.Json.Serialization.Metadata;
 using LeanProxy.Engine.Apps;
 using LeanProxy.Engine.Browser;
 using LeanProxy.Host.Node;
+using LeanProxy.Host.Ops;
 using LeanProxy.Listener;
 using LeanProxy.Store;
 using Microsoft.Extensions.Logging;
@@ -17,12 +18,9 @@ namespace LeanProxy.Host.Admin;
 /// has a token (compared in constant time). Errors are JSON <c>{"error", "message"}</c> with a precise status, and a
 /// refused call changes nothing.
 /// </summary>
-internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions options, byte[]? tokenHash, Func<string, string> appUrl, ILoggerFactory loggerFactory) : IProxyRequestHandler
+internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions options, AdminAuth auth, INodeStatus status, OpsEndpoints ops, Func<string, string> appUrl, ILoggerFactory loggerFactory) : IProxyRequestHandler
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("LeanProxy.Admin");
-
-    /// <summary>How a token is kept and compared: its SHA-256 (equal lengths for the constant-time comparison).</summary>
-    public static byte[] HashToken(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
 
     public async ValueTask<ProxyResponse> HandleAsync(ProxyRequest request, CancellationToken cancellationToken)
     {
@@ -40,19 +38,24 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
                     return Ready();
             }
 
+            if (await ops.TryHandleAsync(request, path, cancellationToken).ConfigureAwait(false) is { } operations)
+            {
+                return operations;
+            }
+
             if (!path.StartsWith("/v1/", StringComparison.Ordinal))
             {
                 return Error(404, "not_found", $"No such endpoint: {path}.");
             }
 
-            if (tokenHash is null && !IsLiteralHost(request.Host))
+            if (!auth.HostAllowed(request))
             {
                 // Without a token, a page that a DNS name rebinds to loopback would be same-origin: only IP-literal
                 // and localhost Hosts are served.
                 return Error(421, "misdirected", "Without a token the admin API answers only to a loopback address or localhost in Host.");
             }
 
-            if (!Authorized(request))
+            if (!auth.Authorized(request))
             {
                 NodeLog.Unauthorized(_logger, path, 401);
                 var unauthorized = Error(401, "unauthorized", "This call needs Authorization: Bearer TOKEN (the node's --admin-token-file).");
@@ -81,49 +84,9 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
         }
     }
 
-    private static bool IsLiteralHost(ReadOnlySpan<byte> host)
-    {
-        var text = Encoding.ASCII.GetString(host);
-        var colon = text.LastIndexOf(':');
-        if (colon > 0 && !text.EndsWith(']'))
-        {
-            text = text[..colon];
-        }
-
-        return text.Equals("localhost", StringComparison.OrdinalIgnoreCase) || System.Net.IPAddress.TryParse(text.Trim('[', ']'), out _);
-    }
-
-    private bool Authorized(ProxyRequest request)
-    {
-        if (tokenHash is null)
-        {
-            return true; // loopback only: the node refuses a non-loopback admin listener without a token
-        }
-
-        var header = request.FindHeader("authorization"u8);
-        if (header < 0)
-        {
-            return false;
-        }
-
-        var value = request.HeaderValue(header);
-        return value.Length > 7 && Ascii.EqualsIgnoreCase(value[..7], "bearer "u8)
-            && CryptographicOperations.FixedTimeEquals(SHA256.HashData(value[7..].Trim((byte)' ')), tokenHash);
-    }
-
     private ProxyResponse Ready()
     {
-        var reasons = new List<string>();
-        if (!apps.StoreReachable)
-        {
-            reasons.Add($"the store {apps.Store.Description} is unreachable");
-        }
-
-        if (browser.Failed.IsCompleted || browser.Connection.IsClosed)
-        {
-            reasons.Add("the browser is not running");
-        }
-
+        var reasons = status.NotReady();
         return Json(reasons.Count == 0 ? 200 : 503, new Readiness(reasons.Count == 0, reasons, apps.Revision), AdminJsonContext.Default.Readiness);
     }
 
@@ -220,6 +183,7 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
         var outcome = await Store(() => apps.Store.DeployAsync(name, bundle.Sha256, request.Body, variables, warm, cancellationToken, kv)).ConfigureAwait(false);
         await SyncAsync(cancellationToken).ConfigureAwait(false);
         NodeLog.AdminChange(_logger, outcome.Created ? "deployed" : "unchanged", name, outcome.Version);
+        HostMetrics.Deployed(outcome.Created ? "created" : "unchanged", name, outcome.Version);
         return Json(outcome.Created ? 201 : 200, new DeployResult(name, outcome.Version, bundle.Sha256, appUrl(name), outcome.Created), AdminJsonContext.Default.DeployResult);
     }
 
@@ -280,6 +244,7 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
 
         await SyncAsync(cancellationToken).ConfigureAwait(false);
         NodeLog.AdminChange(_logger, "rolled back", name, body.Version);
+        HostMetrics.RolledBack(name, body.Version);
         return Json(200, new RollbackResult(name, body.Version), AdminJsonContext.Default.RollbackResult);
     }
 
@@ -292,6 +257,7 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
 
         await SyncAsync(cancellationToken).ConfigureAwait(false);
         NodeLog.AdminChange(_logger, "deleted", name, 0);
+        HostMetrics.Deleted(name);
         return Json(200, new DeleteResult(name, true), AdminJsonContext.Default.DeleteResult);
     }
 
@@ -338,6 +304,7 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
     private ProxyResponse Refused(string name, int status, string code, string message)
     {
         NodeLog.DeployRefused(_logger, name, status, message);
+        HostMetrics.Deployed("refused", name, 0);
         return Error(status, code, message);
     }
 

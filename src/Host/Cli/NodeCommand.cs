@@ -47,33 +47,7 @@ public static class NodeCommand
             throw new UsageException($"--max-bundle {options.MaxBundle}: must be at least 1024 bytes.");
         }
 
-        IPEndPoint? admin = options.Admin is null ? null : EndpointParser.Parse("--admin", options.Admin);
-        string? token = null;
-        if (options.AdminTokenFile is { } file)
-        {
-            try
-            {
-                token = File.ReadAllText(file).Trim();
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw new UsageException($"--admin-token-file {file}: {ex.Message}");
-            }
-
-            if (token.Length < 16)
-            {
-                throw new UsageException($"--admin-token-file {file}: the token must be at least 16 characters.");
-            }
-        }
-        else if (environment("LEANPROXY_ADMIN_TOKEN") is { Length: > 0 } fromEnvironment)
-        {
-            token = fromEnvironment.Trim();
-        }
-
-        if (admin is not null && token is null && !IPAddress.IsLoopback(admin.Address))
-        {
-            throw new UsageException($"--admin {options.Admin}: an admin listener on a non-loopback address needs a token (--admin-token-file FILE or LEANPROXY_ADMIN_TOKEN).");
-        }
+        var (admin, token) = ValidateAdmin(options, environment);
 
         try
         {
@@ -102,6 +76,43 @@ public static class NodeCommand
             AdminToken = token,
         };
         return (plan, shared.Level);
+    }
+
+    /// <summary>
+    /// <c>--admin</c> and its token (<c>--admin-token-file</c>, else $LEANPROXY_ADMIN_TOKEN): a listener off loopback
+    /// needs a token of at least 16 characters. Shared by a node and <c>serve APP</c>.
+    /// </summary>
+    internal static (IPEndPoint? Admin, string? Token) ValidateAdmin(ServeOptions options, Func<string, string?> environment)
+    {
+        IPEndPoint? admin = options.Admin is null ? null : EndpointParser.Parse("--admin", options.Admin);
+        string? token = null;
+        if (options.AdminTokenFile is { } file)
+        {
+            try
+            {
+                token = File.ReadAllText(file).Trim();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new UsageException($"--admin-token-file {file}: {ex.Message}");
+            }
+
+            if (token.Length < 16)
+            {
+                throw new UsageException($"--admin-token-file {file}: the token must be at least 16 characters.");
+            }
+        }
+        else if (environment("LEANPROXY_ADMIN_TOKEN") is { Length: > 0 } fromEnvironment)
+        {
+            token = fromEnvironment.Trim();
+        }
+
+        if (admin is not null && token is null && !IPAddress.IsLoopback(admin.Address))
+        {
+            throw new UsageException($"--admin {options.Admin}: an admin listener on a non-loopback address needs a token (--admin-token-file FILE or LEANPROXY_ADMIN_TOKEN).");
+        }
+
+        return (admin, token);
     }
 
     public static async Task<int> RunAsync(ServeOptions options, TextWriter stdout, TextWriter stderr)

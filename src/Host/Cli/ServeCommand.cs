@@ -12,14 +12,14 @@ namespace LeanProxy.Host.Cli;
 public static class ServeCommand
 {
     /// <summary>Checks the options and turns them into a plan and a log level; throws <see cref="UsageException"/> naming a bad flag.</summary>
-    public static (ServerPlan Plan, LogLevel Level) Validate(ServeOptions options)
+    public static (ServerPlan Plan, LogLevel Level) Validate(ServeOptions options, Func<string, string?>? environment = null)
     {
         if (string.IsNullOrWhiteSpace(options.App))
         {
             throw new UsageException("Missing APP: the entry module file or app folder to serve (or --store URI to run a node).");
         }
 
-        foreach (var (flag, given) in new[] { ("--domain", options.Domain is not null), ("--admin", options.Admin is not null), ("--admin-token-file", options.AdminTokenFile is not null), ("--max-tabs", options.MaxTabs is not null), ("--max-bundle", options.MaxBundle is not null) })
+        foreach (var (flag, given) in new[] { ("--domain", options.Domain is not null), ("--max-tabs", options.MaxTabs is not null), ("--max-bundle", options.MaxBundle is not null) })
         {
             if (given)
             {
@@ -76,8 +76,11 @@ public static class ServeCommand
             throw new UsageException(ex.Message);
         }
 
+        var (admin, token) = NodeCommand.ValidateAdmin(options, environment ?? Environment.GetEnvironmentVariable);
         var plan = new ServerPlan
         {
+            AdminEndpoint = admin,
+            AdminToken = token,
             AppPath = options.App,
             Browser = shared.Browser,
             App = shared.App with { KvBindings = kv },

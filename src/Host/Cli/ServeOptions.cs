@@ -19,10 +19,10 @@ public sealed class ServeOptions
     [Option("domain", HelpText = "Node: apps are reached as NAME.DOMAIN (default localhost: http://NAME.localhost:PORT/ works with no DNS set-up).")]
     public string? Domain { get; set; }
 
-    [Option("admin", HelpText = "Node: the admin API's listener HOST:PORT (deploys, apps, /healthz, /readyz); off unless given.")]
+    [Option("admin", HelpText = "The operators' listener HOST:PORT: /healthz, /readyz, /metrics, the status page at /, and on a node the admin API (deploys, apps, KV); off unless given.")]
     public string? Admin { get; set; }
 
-    [Option("admin-token-file", HelpText = "Node: a file holding the admin API's bearer token (or $LEANPROXY_ADMIN_TOKEN); required unless --admin is on loopback.")]
+    [Option("admin-token-file", HelpText = "A file holding the admin API's bearer token (or $LEANPROXY_ADMIN_TOKEN); required unless --admin is on loopback.")]
     public string? AdminTokenFile { get; set; }
 
     [Option("max-tabs", HelpText = "Node: tabs of all apps together at most (default 4 per core).")]

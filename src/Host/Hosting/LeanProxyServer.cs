@@ -42,6 +42,8 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
     private AppHost? _app;
     private SqlAppStore? _kvStore;
     private KvStoreHandle? _kv;
+    private SocketListener? _admin;
+    private IProxyRequestHandler? _adminHandler;
     private int _stopped;
 
     private LeanProxyServer(ServerPlan plan, ILoggerFactory loggerFactory)
@@ -57,7 +59,8 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
     /// <summary>Every bound listener as scheme://host:port, in the order of the plan.</summary>
     public IEnumerable<string> Endpoints =>
         _listeners.Select(l => $"{l.Scheme}://{EndpointParser.Format(l.Listener.EndPoint)}")
-            .Concat(_datagramListeners.Select(l => $"udp://{EndpointParser.Format(l.EndPoint)}"));
+            .Concat(_datagramListeners.Select(l => $"udp://{EndpointParser.Format(l.EndPoint)}"))
+            .Concat(_admin is null ? [] : [$"admin http://{EndpointParser.Format(_admin.EndPoint)}"]);
 
     public IPEndPoint FirstEndPoint => _listeners.Count > 0 ? _listeners[0].Listener.EndPoint : _datagramListeners[0].EndPoint;
 
@@ -101,6 +104,12 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
         {
             _datagramListeners.Add(Bind("--udp", endPoint, () => UdpListener.Bind(endPoint, udp, ServerPlan.UdpMaxInFlight, logger)));
         }
+
+        if (_plan.AdminEndpoint is { } admin)
+        {
+            var adminHttp = new HttpDriver(new LateAdmin(this), new HttpListenerOptions { MaxConnections = 64 }, _loggerFactory.CreateLogger("LeanProxy.Admin"));
+            _admin = Bind("--admin", admin, () => SocketListener.Bind(admin, adminHttp, 64, logger));
+        }
     }
 
     /// <summary>Binds a listener; a socket error becomes a <see cref="ListenerBindException"/> naming the flag (serve and node).</summary>
@@ -143,6 +152,14 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
         {
             listener.Start();
         }
+
+        if (_admin is not null)
+        {
+            var status = new ServeStatus(this);
+            var auth = new Ops.AdminAuth(_plan.AdminToken is { } token ? Ops.AdminAuth.Hash(token) : null);
+            _adminHandler = new Ops.ServeAdmin(status, new Ops.OpsEndpoints(status, auth).Start());
+            _admin.Start();
+        }
     }
 
     /// <summary>Stops accepting, finishes what is in flight (bounded), then closes the tabs and Chromium (profile deleted).</summary>
@@ -153,7 +170,8 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
             return;
         }
 
-        await Task.WhenAll(_listeners.Select(l => l.Listener.StopAsync(drain)).Concat(_datagramListeners.Select(l => l.StopAsync(drain)))).ConfigureAwait(false);
+        await Task.WhenAll(_listeners.Select(l => l.Listener.StopAsync(drain)).Concat(_datagramListeners.Select(l => l.StopAsync(drain)))
+            .Append(_admin?.StopAsync(drain) ?? Task.CompletedTask)).ConfigureAwait(false);
         if (_app is not null)
         {
             await _app.StopAsync(drain).ConfigureAwait(false);
@@ -189,11 +207,50 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
             await listener.DisposeAsync().ConfigureAwait(false);
         }
 
+        if (_admin is not null)
+        {
+            await _admin.DisposeAsync().ConfigureAwait(false);
+            _admin = null;
+        }
+
         _listeners.Clear();
         _datagramListeners.Clear();
     }
 
     public async ValueTask DisposeAsync() => await StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+
+    /// <summary>The admin listener's handler: bound before the app starts; 503 until then.</summary>
+    private sealed class LateAdmin(LeanProxyServer server) : IProxyRequestHandler
+    {
+        public ValueTask<ProxyResponse> HandleAsync(ProxyRequest request, CancellationToken cancellationToken) =>
+            server._adminHandler is { } admin
+                ? admin.HandleAsync(request, cancellationToken)
+                : ValueTask.FromResult(ProxyResponse.Text(503, "Service Unavailable: starting"));
+    }
+
+    /// <summary>The single app as the status page and readiness probe see it.</summary>
+    private sealed class ServeStatus(LeanProxyServer server) : Ops.INodeStatus
+    {
+        public string Mode => "app";
+
+        public string? Store => server._kvStore?.Description;
+
+        public int? BrowserProcessId => server._browser?.Browser.ProcessId;
+
+        public IReadOnlyList<string> NotReady()
+        {
+            var reasons = new List<string>();
+            if (server._browser is not { } browser || browser.Failed.IsCompleted || browser.Connection.IsClosed)
+            {
+                reasons.Add("the browser is not running");
+            }
+
+            return reasons;
+        }
+
+        public IReadOnlyList<Ops.StatusApp> Apps() =>
+            server._app is { } app ? [new Ops.StatusApp(app.Name, app.Bundle.Sha256[..12])] : [];
+    }
 
     /// <summary>The raw listeners' handler: bound before the app host exists, forwards to it once started.</summary>
     private sealed class LateBound(LeanProxyServer server) : IProxyConnectionHandler, IProxyDatagramHandler

@@ -128,7 +128,9 @@ public sealed class NodeServer : IServer, IAsyncDisposable
                 NodeLog.NoToken(logger, EndpointParser.Format(_admin.EndPoint));
             }
 
-            AdminHandler = new AdminApi(apps, _browser, _plan.Node, _plan.AdminToken is { } token ? AdminApi.HashToken(token) : null,
+            var auth = new Ops.AdminAuth(_plan.AdminToken is { } token ? Ops.AdminAuth.Hash(token) : null);
+            var status = new NodeStatus(apps, _browser);
+            AdminHandler = new AdminApi(apps, _browser, _plan.Node, auth, status, new Ops.OpsEndpoints(status, auth).Start(),
                 name => publicPort == 80 ? $"http://{name}.{domain}/" : $"http://{name}.{domain}:{publicPort}/", _loggerFactory);
         }
 

@@ -22,6 +22,12 @@ public sealed record ServerPlan
 
     public HttpListenerOptions Http { get; init; } = new();
 
+    /// <summary>The operators' listener (/healthz, /readyz, /metrics, the status page); null: none.</summary>
+    public IPEndPoint? AdminEndpoint { get; init; }
+
+    /// <summary>The admin listener's token; null only for a loopback admin listener.</summary>
+    public string? AdminToken { get; init; }
+
     public IReadOnlyList<IPEndPoint> HttpEndpoints { get; init; } = [];
 
     public IReadOnlyList<IPEndPoint> TcpEndpoints { get; init; } = [];

@@ -52,6 +52,10 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
     /// <summary>Tabs of the running app hosts.</summary>
     public int RunningTabs => _apps.Values.Sum(a => a.Running is null ? 0 : a.Running.Options.Tabs);
 
+    /// <summary>Every app the store has (not deleted), with its active version, by name.</summary>
+    public IReadOnlyList<(string Name, int Version)> Known() =>
+        [.. _apps.Values.Select(a => a.Desired).Where(a => !a.Deleted).Select(a => (a.Name, a.ActiveVersion)).OrderBy(a => a.Name, StringComparer.Ordinal)];
+
     /// <summary>The version of NAME running on this node, if it runs here.</summary>
     public int? RunningVersion(string name) => _apps.TryGetValue(name, out var app) && app.Running is not null ? app.RunningVersion : null;
 

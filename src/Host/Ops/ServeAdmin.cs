@@ -1,0 +1,44 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using LeanProxy.Host.Admin;
+using LeanProxy.Listener;
+
+namespace LeanProxy.Host.Ops;
+
+/// <summary>
+/// The admin listener of <c>serve APP --admin HOST:PORT</c>: the probes (<c>/healthz</c>, <c>/readyz</c>) and what
+/// operators read (<see cref="OpsEndpoints"/>); a node's admin API adds deploys and the rest.
+/// </summary>
+internal sealed class ServeAdmin(INodeStatus status, OpsEndpoints ops) : IProxyRequestHandler
+{
+    public async ValueTask<ProxyResponse> HandleAsync(ProxyRequest request, CancellationToken cancellationToken)
+    {
+        var target = request.TargetString;
+        var query = target.IndexOf('?');
+        var path = query >= 0 ? target[..query] : target;
+        var read = request.KnownMethod is Listener.HttpMethod.Get or Listener.HttpMethod.Head;
+        switch (path)
+        {
+            case "/healthz" when read:
+                return Json(200, new Health("ok"), AdminJsonContext.Default.Health);
+            case "/readyz" when read:
+                var reasons = status.NotReady();
+                return Json(reasons.Count == 0 ? 200 : 503, new Readiness(reasons.Count == 0, reasons, 0), AdminJsonContext.Default.Readiness);
+        }
+
+        if (await ops.TryHandleAsync(request, path, cancellationToken).ConfigureAwait(false) is { } response)
+        {
+            return response;
+        }
+
+        return Json(404, new ApiError("not_found", $"No such endpoint: {path} (serve APP's admin listener has /healthz, /readyz, /metrics and /)."), AdminJsonContext.Default.ApiError);
+    }
+
+    private static ProxyResponse Json<T>(int status, T value, JsonTypeInfo<T> type)
+    {
+        var response = new ProxyResponse(status) { Body = JsonSerializer.SerializeToUtf8Bytes(value, type) };
+        response.Headers.Add(new("Content-Type", "application/json"));
+        response.Headers.Add(new("Cache-Control", "no-store"));
+        return response;
+    }
+}
