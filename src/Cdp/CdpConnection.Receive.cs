@@ -10,7 +10,7 @@ public sealed partial class CdpConnection
     /// <summary>Scans one frame once for its envelope and routes it: a reply to its pending command, an event to its subscribers.</summary>
     internal void OnMessage(ReadOnlySpan<byte> frame)
     {
-        Interlocked.Increment(ref s_received);
+        _received++; // only the reader calls this
         if (_logger.IsEnabled(LogLevel.Trace))
         {
             CdpLog.Received(_logger, Encoding.UTF8.GetString(frame));

@@ -17,14 +17,13 @@ namespace LeanProxy.Cdp;
 /// </summary>
 public sealed partial class CdpConnection : IAsyncDisposable
 {
-    private static long s_sent;
-    private static long s_received;
+    private long _received;
 
-    /// <summary>Commands sent by every connection of the process (for the metrics).</summary>
-    public static long TotalSent => Volatile.Read(ref s_sent);
+    /// <summary>Commands sent on this connection (for the metrics).</summary>
+    public long CommandsSent => Volatile.Read(ref _nextId);
 
-    /// <summary>Messages (replies and events) received by every connection of the process (for the metrics).</summary>
-    public static long TotalReceived => Volatile.Read(ref s_received);
+    /// <summary>Messages (replies and events) received on this connection (for the metrics).</summary>
+    public long MessagesReceived => Volatile.Read(ref _received);
 
     private static readonly JsonWriterOptions WriterOptions = new()
     {
@@ -96,7 +95,6 @@ public sealed partial class CdpConnection : IAsyncDisposable
         ThrowIfClosed();
         cancellationToken.ThrowIfCancellationRequested();
         var id = Interlocked.Increment(ref _nextId);
-        Interlocked.Increment(ref s_sent);
         var pending = PendingCall<TResult>.Rent(id, method, sessionId, readResult);
         _pending.Add(id, pending);
         if (cancellationToken.CanBeCanceled)

@@ -29,6 +29,21 @@ public sealed class BrowserHost : IAsyncDisposable
         _browser = browser;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("LeanProxy.Browser");
+        Metrics.EngineMetrics.Started(this);
+    }
+
+    // CDP messages of the connections to browsers that died (a relaunch starts a new connection).
+    private long _sentBefore;
+    private long _receivedBefore;
+
+    /// <summary>CDP commands sent and messages received since the start, over every browser launched.</summary>
+    public (long Sent, long Received) CdpMessages
+    {
+        get
+        {
+            var connection = Connection;
+            return (Interlocked.Read(ref _sentBefore) + connection.CommandsSent, Interlocked.Read(ref _receivedBefore) + connection.MessagesReceived);
+        }
     }
 
     public ChromeBrowser Browser => Volatile.Read(ref _browser);
@@ -130,6 +145,9 @@ public sealed class BrowserHost : IAsyncDisposable
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
                 next = await OpenAsync(_options, _loggerFactory, timeout.Token).ConfigureAwait(false);
+                var previous = Connection;
+                Interlocked.Add(ref _sentBefore, previous.CommandsSent);
+                Interlocked.Add(ref _receivedBefore, previous.MessagesReceived);
                 Volatile.Write(ref _browser, next);
                 IBrowserClient[] clients;
                 lock (_clients)
@@ -167,6 +185,7 @@ public sealed class BrowserHost : IAsyncDisposable
         }
 
         _stopping = true;
+        Metrics.EngineMetrics.Stopped(this);
         await Browser.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using LeanProxy.Cdp;
 using LeanProxy.Engine.Apps;
 using Prometheus;
 
@@ -51,10 +50,11 @@ public static class EngineMetrics
     private static readonly Gauge Queue = Prometheus.Metrics.CreateGauge(
         "leanproxy_queue_depth", "Requests and datagrams waiting for or running in a tab, by app.", "app");
 
-    private static readonly Gauge CdpMessages = Prometheus.Metrics.CreateGauge(
+    private static readonly Counter CdpMessages = Prometheus.Metrics.CreateCounter(
         "leanproxy_cdp_messages_total", "CDP messages since the start: commands sent, replies and events received.", "direction");
 
     private static readonly ConcurrentDictionary<AppHost, byte> Live = new();
+    private static readonly ConcurrentDictionary<Browser.BrowserHost, byte> Browsers = new();
     private static readonly HashSet<string> Reported = [];
 
     static EngineMetrics() => Prometheus.Metrics.DefaultRegistry.AddBeforeCollectCallback(Refresh);
@@ -68,13 +68,22 @@ public static class EngineMetrics
 
     internal static void Stopped(AppHost host) => Live.TryRemove(host, out _);
 
+    internal static void Started(Browser.BrowserHost browser) => Browsers.TryAdd(browser, 0);
+
+    internal static void Stopped(Browser.BrowserHost browser) => Browsers.TryRemove(browser, out _);
+
     /// <summary>The app hosts running on this node now (for the status page).</summary>
     public static IReadOnlyCollection<AppHost> Running => [.. Live.Keys];
 
     private static void Refresh()
     {
-        CdpMessages.WithLabels("sent").Set(CdpConnection.TotalSent);
-        CdpMessages.WithLabels("received").Set(CdpConnection.TotalReceived);
+        var (sent, received) = Browsers.Keys.Aggregate((Sent: 0L, Received: 0L), (sum, b) =>
+        {
+            var (s, r) = b.CdpMessages;
+            return (sum.Sent + s, sum.Received + r);
+        });
+        CdpMessages.WithLabels("sent").IncTo(sent);
+        CdpMessages.WithLabels("received").IncTo(received);
         var counts = new Dictionary<(string App, string State), int>();
         var queues = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var host in Live.Keys)
