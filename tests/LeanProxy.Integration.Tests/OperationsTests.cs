@@ -89,6 +89,38 @@ public sealed class OperationsTests
         Assert.That((await Get(client, "/", new AuthenticationHeaderValue("Basic", basic), cancellationToken)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task JsonLogsCarryTheAppTabRequestAndVersionAsFields(CancellationToken cancellationToken)
+    {
+        await using var host = await LeanProxyProcess.ServeAsync(Path.Combine(_root, "shop"), cancellationToken, "--log-format", "json");
+        using var client = new HttpClient { BaseAddress = host.BaseUri };
+        Assert.That((await client.GetAsync("/boom", cancellationToken)).StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        System.Text.Json.JsonElement? failure = null;
+        while (failure is null && DateTime.UtcNow < deadline)
+        {
+            foreach (var line in host.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                using var entry = System.Text.Json.JsonDocument.Parse(line); // every line is one JSON object
+                if (entry.RootElement.GetProperty("EventId").GetInt32() == 202)
+                {
+                    failure = entry.RootElement.Clone();
+                }
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
+
+        Assert.That(failure, Is.Not.Null, host.Stderr);
+        var state = failure!.Value.GetProperty("State");
+        Assert.That(state.GetProperty("App").GetString(), Is.EqualTo("shop"));
+        Assert.That(state.GetProperty("RequestId").GetInt32(), Is.GreaterThan(0));
+        Assert.That(state.GetProperty("Message").GetString(), Does.Contain("boom for the log"));
+        Assert.That(failure.Value.GetProperty("Scopes")[0].GetProperty("Version").GetString(), Does.Match("^[0-9a-f]{12}$"));
+    }
+
     private static async Task<HttpResponseMessage> Get(HttpClient client, string path, AuthenticationHeaderValue authorization, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, path);

@@ -90,7 +90,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
             Name = _bundle.Name,
             Bundle = _bundle,
             Options = _options,
-            Logger = _loggerFactory.CreateLogger("LeanProxy.Engine"),
+            Logger = new AppLogger(_loggerFactory.CreateLogger("LeanProxy.Engine"), _bundle.Name, _options.Version ?? _bundle.Sha256[..12]),
             Bindings = PageBindings.Create(KvBindings()),
             Pages = new CdpPageFactory(browser, pageServer),
         };

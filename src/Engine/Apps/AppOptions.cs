@@ -26,4 +26,7 @@ public sealed record AppOptions
 
     /// <summary>KV namespaces handed to the handler as <c>env.NAME</c> (Workers KV's API).</summary>
     public IReadOnlyList<string> KvBindings { get; init; } = [];
+
+    /// <summary>The version's name in logs (a deployed app's number; by default the bundle's hash, 12 digits).</summary>
+    public string? Version { get; init; }
 }

@@ -118,7 +118,7 @@ public static class NodeCommand
     public static async Task<int> RunAsync(ServeOptions options, TextWriter stdout, TextWriter stderr)
     {
         var (plan, level) = Validate(options);
-        using var loggerFactory = HostLogging.Create(level);
+        using var loggerFactory = HostLogging.Create(level, options.JsonLogs);
         return await ServerRunner.RunAsync(async () => await NodeServer.BindAsync(plan, loggerFactory).ConfigureAwait(false), loggerFactory.CreateLogger("LeanProxy"), stdout, stderr).ConfigureAwait(false);
     }
 }

@@ -146,6 +146,11 @@ public static class ServeCommand
             throw new UsageException("--browser-url and --chrome exclude each other: attach to a browser or launch one.");
         }
 
+        if (options.LogFormat is not null && !options.LogFormat.Equals("text", StringComparison.OrdinalIgnoreCase) && !options.JsonLogs)
+        {
+            throw new UsageException($"--log-format {options.LogFormat}: expected text or json.");
+        }
+
         var level = LogLevel.Information;
         if (options.LogLevel is not null && !Enum.TryParse(options.LogLevel, ignoreCase: true, out level))
         {
@@ -173,7 +178,7 @@ public static class ServeCommand
         }
 
         var (plan, level) = Validate(options);
-        using var loggerFactory = HostLogging.Create(level);
+        using var loggerFactory = HostLogging.Create(level, options.JsonLogs);
         return await ServerRunner.RunAsync(async () => await LeanProxyServer.BindAsync(plan, loggerFactory).ConfigureAwait(false), loggerFactory.CreateLogger("LeanProxy"), stdout, stderr).ConfigureAwait(false);
     }
 }

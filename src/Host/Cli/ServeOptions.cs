@@ -70,6 +70,12 @@ public sealed class ServeOptions
     [Option("no-spare", HelpText = "Do not keep a warm spare tab (saves one renderer; a crashed tab is then replaced in ~0.1 s).")]
     public bool NoSpare { get; set; }
 
+    [Option("log-format", HelpText = "text (default) or json: one JSON object per line, with the app, tab, request id and version as fields.")]
+    public string? LogFormat { get; set; }
+
+    /// <summary>Whether --log-format json was given (checked by the command's validation).</summary>
+    public bool JsonLogs => string.Equals(LogFormat, "json", StringComparison.OrdinalIgnoreCase);
+
     [Option("log-level", HelpText = "trace, debug, information, warning, error (default information).")]
     public string? LogLevel { get; set; }
 

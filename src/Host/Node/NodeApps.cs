@@ -283,7 +283,7 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
         var stopwatch = Stopwatch.StartNew();
         var archive = await GetArchiveAsync(app, cancellationToken).ConfigureAwait(false);
         var bundle = BundleArchive.Read(app.Name, archive);
-        var host = AppHost.Create(bundle, _options.App with { Variables = app.Variables, KvBindings = app.Kv }, _loggerFactory, Kv);
+        var host = AppHost.Create(bundle, _options.App with { Variables = app.Variables, KvBindings = app.Kv, Version = app.ActiveVersion.ToString(System.Globalization.CultureInfo.InvariantCulture) }, _loggerFactory, Kv);
         await host.StartAsync(_browser, cancellationToken).ConfigureAwait(false);
         NodeLog.Started(_logger, app.Name, app.ActiveVersion, stopwatch.ElapsedMilliseconds);
         return host;

@@ -69,6 +69,8 @@ export default {
         return new Response("ok");
       case "/get":
         return new Response(String(await kv.get(url.searchParams.get("k"))));
+      case "/boom":
+        throw new Error("boom for the log");
       case "/tab-get":
         return new Response(`${TAB} ${await kv.get(url.searchParams.get("k"))}`);
       case "/forge": {
