@@ -60,7 +60,10 @@ internal sealed class LeanProxyProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static LeanProxyProcess Start(params string[] args)
+    public static LeanProxyProcess Start(params string[] args) => Start(null, args);
+
+    /// <summary>Starts the binary with <paramref name="args"/> and, besides its own TMPDIR, <paramref name="environment"/>.</summary>
+    public static LeanProxyProcess Start(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var temp = Path.Combine(Path.GetTempPath(), "lp-test-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(temp);
@@ -78,6 +81,11 @@ internal sealed class LeanProxyProcess : IAsyncDisposable
         }
 
         startInfo.Environment["TMPDIR"] = temp;
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            startInfo.Environment[name] = value;
+        }
+
         var process = new Process { StartInfo = startInfo };
         var host = new LeanProxyProcess(process, temp);
         process.OutputDataReceived += (_, e) =>

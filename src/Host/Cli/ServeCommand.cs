@@ -16,7 +16,7 @@ public static class ServeCommand
     {
         if (string.IsNullOrWhiteSpace(options.App))
         {
-            throw new UsageException("Missing APP: the entry module file or app folder to serve (or --store URI to run a node).");
+            throw new UsageException("Missing APP: the entry module file or app folder to serve (or --store URI, or $LEANPROXY_STORE, to run a node).");
         }
 
         foreach (var (flag, given) in new[] { ("--domain", options.Domain is not null), ("--max-tabs", options.MaxTabs is not null), ("--max-bundle", options.MaxBundle is not null) })
@@ -172,6 +172,12 @@ public static class ServeCommand
 
     public static async Task<int> RunAsync(ServeOptions options, TextWriter stdout, TextWriter stderr)
     {
+        // A node's store may come from the environment (a container's secret), so that its password is not in argv.
+        if (options.Store is null && string.IsNullOrEmpty(options.App) && Environment.GetEnvironmentVariable("LEANPROXY_STORE") is { Length: > 0 } store)
+        {
+            options.Store = store;
+        }
+
         if (options.Store is not null && string.IsNullOrEmpty(options.App))
         {
             return await NodeCommand.RunAsync(options, stdout, stderr).ConfigureAwait(false);

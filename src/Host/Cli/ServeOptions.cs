@@ -10,7 +10,7 @@ public sealed class ServeOptions
     [Value(0, MetaName = "APP", Required = false, HelpText = "Entry module file, or a folder whose index.js/index.mjs is the entry (or --store for a node).")]
     public string App { get; set; } = string.Empty;
 
-    [Option("store", HelpText = "Without APP: run as a node serving every app of this store (sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB). With APP: where its --kv values are kept.")]
+    [Option("store", HelpText = "Without APP: run as a node serving every app of this store (sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB; default $LEANPROXY_STORE). With APP: where its --kv values are kept.")]
     public string? Store { get; set; }
 
     [Option("kv", HelpText = "A KV namespace handed to the handler as env.BINDING (Workers KV's API; repeatable). Kept in APP/.leanproxy/state/kv.db, or in --store.")]
