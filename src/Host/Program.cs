@@ -29,7 +29,7 @@ public static class Program
             settings.AutoHelp = true;
             settings.AutoVersion = true;
         });
-        var result = parser.ParseArguments(args, typeof(ServeOptions), typeof(Bench.BenchOptions), typeof(DeployOptions), typeof(AppsOptions), typeof(KvOptions));
+        var result = parser.ParseArguments(args, typeof(ServeOptions), typeof(Bench.BenchOptions), typeof(DeployOptions), typeof(AppsOptions), typeof(KvOptions), typeof(TailOptions));
         if (result is Parsed<object> { Value: var command })
         {
             try
@@ -41,6 +41,7 @@ public static class Program
                     DeployOptions deploy => await AdminCommands.DeployAsync(deploy, stdout, stderr).ConfigureAwait(false),
                     AppsOptions apps => await AdminCommands.AppsAsync(apps, stdout, stderr).ConfigureAwait(false),
                     KvOptions kv => await AdminCommands.KvAsync(kv, stdout, stderr).ConfigureAwait(false),
+                    TailOptions tail => await TailAsync(tail, stdout, stderr).ConfigureAwait(false),
                     _ => 2,
                 };
             }
@@ -53,6 +54,23 @@ public static class Program
         }
 
         return await ReportAsync((NotParsed<object>)result, stdout, stderr).ConfigureAwait(false);
+    }
+
+    /// <summary>Until Ctrl-C (or SIGTERM), which ends it with code 0.</summary>
+    private static async Task<int> TailAsync(TailOptions options, TextWriter stdout, TextWriter stderr)
+    {
+        using var stop = new CancellationTokenSource();
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
+        return await TailCommand.RunAsync(options, stdout, stderr, stop.Token).ConfigureAwait(false);
     }
 
     private static async Task<int> ReportAsync(NotParsed<object> result, TextWriter stdout, TextWriter stderr)

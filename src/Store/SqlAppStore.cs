@@ -15,7 +15,7 @@ internal sealed partial class StoreJsonContext : JsonSerializerContext;
 /// that first bumps the revision row: that row's lock orders the writers, so revisions become visible in commit order
 /// and a node that has seen revision R has seen every change up to R.
 /// </summary>
-public abstract partial class SqlAppStore : IAppStore, IKvStore
+public abstract partial class SqlAppStore : IAppStore, IKvStore, ILogRelayStore
 {
     /// <summary>The schema, one list of statements per version; <c>{blob}</c> is the dialect's binary type.</summary>
     private static readonly string[][] Migrations =
@@ -43,6 +43,12 @@ public abstract partial class SqlAppStore : IAppStore, IKvStore
             // the whole binding). Kept for a few minutes (see SqlAppStore.Kv).
             "CREATE TABLE lp_kv_changes (seq {serial}, app TEXT NOT NULL, binding TEXT, k {blob}, origin TEXT NOT NULL, at BIGINT NOT NULL)",
             "CREATE INDEX lp_kv_changes_at ON lp_kv_changes (at)",
+        ],
+        [
+            // Live logs (leanproxy tail) relayed between nodes: who is tailing which app, and the recent lines.
+            "CREATE TABLE lp_tails (app TEXT NOT NULL PRIMARY KEY, until_at BIGINT NOT NULL)",
+            "CREATE TABLE lp_logs (seq {serial}, app TEXT NOT NULL, node TEXT NOT NULL, at BIGINT NOT NULL, line TEXT NOT NULL)",
+            "CREATE INDEX lp_logs_app ON lp_logs (app, seq)",
         ],
     ];
 

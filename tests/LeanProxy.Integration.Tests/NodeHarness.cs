@@ -30,12 +30,15 @@ internal sealed class NodeHarness : IAsyncDisposable
     public string AdminUrl => $"http://127.0.0.1:{AdminPort}";
 
     /// <summary>Starts a node on ephemeral ports and waits for its listening lines (public, and admin when asked for).</summary>
-    public static async Task<NodeHarness> StartAsync(string store, bool admin, CancellationToken cancellationToken, params string[] extra)
+    public static Task<NodeHarness> StartAsync(string store, bool admin, CancellationToken cancellationToken, params string[] extra) =>
+        StartAsync(store, admin, null, cancellationToken, extra);
+
+    public static async Task<NodeHarness> StartAsync(string store, bool admin, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken, params string[] extra)
     {
         var tokenFile = Path.Combine(Path.GetTempPath(), "lp-token-" + Guid.NewGuid().ToString("N")[..8]);
         await File.WriteAllTextAsync(tokenFile, Token + "\n", cancellationToken);
         string[] args = ["serve", "--store", store, "--http", "127.0.0.1:0", .. admin ? new[] { "--admin", "127.0.0.1:0", "--admin-token-file", tokenFile } : [], .. extra];
-        var process = LeanProxyProcess.Start(args);
+        var process = LeanProxyProcess.Start(environment, args);
         try
         {
             while (true)

@@ -14,6 +14,9 @@ internal abstract class PendingCall(int id, long deadline) : TabItem(id)
     /// <summary>How many times the call was sent to a tab.</summary>
     public int Attempts { get; set; }
 
+    /// <summary>The tab that took it last (for the live log's request lines).</summary>
+    public int TabIndex { get; set; } = -1;
+
     public bool IsCompleted => Volatile.Read(ref _completed) != 0;
 
     /// <summary>Within its deadline it goes again after a stopped batch (at most <see cref="Tabs.BatchSender.MaxAttempts"/> times).</summary>

@@ -31,7 +31,18 @@ internal sealed class PendingRequest(int id, ProxyRequest request, long deadline
             return false;
         }
 
-        stats?.Http(response.StatusCode, _started);
+        if (stats is not null)
+        {
+            stats.Http(response.StatusCode, _started);
+            if (stats.IsTailed)
+            {
+                var target = Request.TargetString;
+                var query = target.IndexOf('?');
+                stats.Publish(new TailLine(DateTimeOffset.UtcNow, stats.App, "request", TabIndex, string.Empty, Request.Method, query >= 0 ? target[..query] : target,
+                    response.StatusCode, System.Diagnostics.Stopwatch.GetElapsedTime(_started).TotalMilliseconds));
+            }
+        }
+
         _completion.SetResult(response);
         return true;
     }

@@ -33,6 +33,40 @@ public sealed class AppStats
 
     public string App { get; }
 
+    private volatile TailSubscription[] _tails = [];
+
+    /// <summary>Whether someone reads this app's live log (checked before a line is made).</summary>
+    public bool IsTailed => _tails.Length > 0;
+
+    /// <summary>Starts reading this app's live log on this node.</summary>
+    public TailSubscription Tail()
+    {
+        var subscription = new TailSubscription(Untail);
+        lock (All)
+        {
+            _tails = [.. _tails, subscription];
+        }
+
+        return subscription;
+    }
+
+    private void Untail(TailSubscription subscription)
+    {
+        lock (All)
+        {
+            _tails = [.. _tails.Where(t => t != subscription)];
+        }
+    }
+
+    /// <summary>Hands a line to every reader of the live log (dropped for those that are full).</summary>
+    public void Publish(TailLine line)
+    {
+        foreach (var tail in _tails)
+        {
+            tail.Offer(line);
+        }
+    }
+
     /// <summary>Requests, errors and latency of the last minute.</summary>
     public RecentWindow Recent { get; } = new();
 

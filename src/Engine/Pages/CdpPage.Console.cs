@@ -20,6 +20,11 @@ internal sealed partial class CdpPage
             text.Append(Describe(argument));
         }
 
+        if (_app.Stats.IsTailed)
+        {
+            _app.Stats.Publish(new Metrics.TailLine(DateTimeOffset.UtcNow, _app.Name, e.Type is "warning" ? "console.warn" : "console." + e.Type, _tab.Index, text.ToString()));
+        }
+
         switch (e.Type)
         {
             case "error" or "assert":
@@ -40,6 +45,10 @@ internal sealed partial class CdpPage
         var text = details.Exception?.Description ?? details.Text;
         var location = string.IsNullOrEmpty(details.Url) ? string.Empty : $" ({_describeUrl(details.Url)}:{details.LineNumber + 1}:{details.ColumnNumber + 1})";
         EngineLog.PageException(_app.Logger, _app.Name, _tab.Index, text + location);
+        if (_app.Stats.IsTailed)
+        {
+            _app.Stats.Publish(new Metrics.TailLine(DateTimeOffset.UtcNow, _app.Name, "error", _tab.Index, "uncaught: " + text + location));
+        }
         LoadFailure.TrySetResult(new PageLoadStatus("error", Message: text, File: details.Url, Line: details.LineNumber + 1, Column: details.ColumnNumber + 1));
     }
 

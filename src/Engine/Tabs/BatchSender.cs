@@ -138,6 +138,7 @@ internal sealed class BatchSender
                 }
 
                 call.Attempts++;
+                call.TabIndex = _tab.Index;
                 _tab.Calls.Add(call);
             }
 

@@ -109,6 +109,10 @@ internal sealed class PageMessageRouter(Tab tab)
                 return;
             case PageMessageKind.HandlerError:
                 EngineLog.HandlerThrew(app.Logger, app.Name, request.Id, request.Request.Method, request.Request.TargetString, message.ErrorMessage ?? string.Empty, message.ErrorStack ?? string.Empty);
+                if (app.Stats.IsTailed)
+                {
+                    app.Stats.Publish(new Metrics.TailLine(DateTimeOffset.UtcNow, app.Name, "error", tab.Index, $"request {request.Request.Method} {request.Request.TargetString} failed in the handler: {message.ErrorMessage}\n{message.ErrorStack}"));
+                }
                 request.TryComplete(ProxyResponse.Text(500, "Internal Server Error"));
                 return;
             default:

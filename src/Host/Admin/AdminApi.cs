@@ -18,7 +18,7 @@ namespace LeanProxy.Host.Admin;
 /// has a token (compared in constant time). Errors are JSON <c>{"error", "message"}</c> with a precise status, and a
 /// refused call changes nothing.
 /// </summary>
-internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions options, AdminAuth auth, INodeStatus status, OpsEndpoints ops, Func<string, string> appUrl, ILoggerFactory loggerFactory) : IProxyRequestHandler
+internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions options, AdminAuth auth, INodeStatus status, OpsEndpoints ops, Func<string, string> appUrl, ILoggerFactory loggerFactory, CancellationToken stopping) : IProxyRequestHandler
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("LeanProxy.Admin");
 
@@ -70,11 +70,12 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
                 (["apps", var name], Listener.HttpMethod.Put) => await DeployAsync(name, request, query >= 0 ? target[(query + 1)..] : string.Empty, cancellationToken).ConfigureAwait(false),
                 (["apps", var name], Listener.HttpMethod.Get) => await ShowAsync(name, cancellationToken).ConfigureAwait(false),
                 (["apps", var name], Listener.HttpMethod.Delete) => await DeleteAsync(name, cancellationToken).ConfigureAwait(false),
+                (["apps", var name, "logs"], Listener.HttpMethod.Get) => await LogsAsync(name, cancellationToken).ConfigureAwait(false),
                 (["apps", var name, "rollback"], Listener.HttpMethod.Post) => await RollbackAsync(name, request, cancellationToken).ConfigureAwait(false),
                 (["apps", var name, "kv", var binding], Listener.HttpMethod.Get) => await KvListAsync(name, binding, query >= 0 ? target[(query + 1)..] : string.Empty, cancellationToken).ConfigureAwait(false),
                 (["apps", var name, "kv", var binding, var key], Listener.HttpMethod.Get or Listener.HttpMethod.Put or Listener.HttpMethod.Delete) =>
                     await KvKeyAsync(name, binding, Uri.UnescapeDataString(key), request, cancellationToken).ConfigureAwait(false),
-                (["apps"] or ["apps", _] or ["apps", _, "rollback"] or ["apps", _, "kv", _] or ["apps", _, "kv", _, _], _) => Error(405, "method_not_allowed", $"{request.Method} is not allowed on {path}."),
+                (["apps"] or ["apps", _] or ["apps", _, "rollback"] or ["apps", _, "logs"] or ["apps", _, "kv", _] or ["apps", _, "kv", _, _], _) => Error(405, "method_not_allowed", $"{request.Method} is not allowed on {path}."),
                 _ => Error(404, "not_found", $"No such endpoint: {path}."),
             };
         }
@@ -207,6 +208,19 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
             [.. versions.Select(v => new VersionInfo(v.Version, v.Sha256, v.Size, [.. v.Variables.Keys.Order(StringComparer.Ordinal)], v.CreatedAt, v.Version == app.ActiveVersion, v.KvBindings ?? []))],
             new NodeState(Environment.MachineName, apps.RunningVersion(name)));
         return Json(200, detail, AdminJsonContext.Default.AppDetail);
+    }
+
+    /// <summary>The app's live log from every node of the store, as server-sent events.</summary>
+    private async Task<ProxyResponse> LogsAsync(string name, CancellationToken cancellationToken)
+    {
+        if (await Store(() => apps.Store.GetAppAsync(name, cancellationToken)).ConfigureAwait(false) is null)
+        {
+            return Error(404, "no_such_app", $"There is no app named {name}.");
+        }
+
+        return apps.Store is LeanProxy.Store.ILogRelayStore relay
+            ? LogStreams.Relayed(relay, name, stopping)
+            : Error(501, "not_supported", "This store cannot relay live logs.");
     }
 
     private async Task<ProxyResponse> RollbackAsync(string name, ProxyRequest request, CancellationToken cancellationToken)

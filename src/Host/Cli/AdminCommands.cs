@@ -182,7 +182,7 @@ public static class AdminCommands
         }
     }
 
-    private static HttpClient Client(AdminClientOptions options, Func<string, string?>? environment)
+    internal static HttpClient Client(AdminClientOptions options, Func<string, string?>? environment)
     {
         environment ??= Environment.GetEnvironmentVariable;
         var admin = options.Admin ?? environment("LEANPROXY_ADMIN")

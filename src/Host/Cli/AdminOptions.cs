@@ -65,3 +65,13 @@ public sealed class KvOptions : AdminClientOptions
     [Option("prefix", HelpText = "list: only keys that start with this.")]
     public string? Prefix { get; set; }
 }
+
+[Verb("tail", HelpText = "Follow a deployed app's live log from every node: requests, console output, errors (Ctrl-C to stop).")]
+public sealed class TailOptions : AdminClientOptions
+{
+    [Value(0, MetaName = "NAME", Required = true, HelpText = "The app.")]
+    public string Name { get; set; } = string.Empty;
+
+    [Option("format", HelpText = "text (default) or json: one JSON object per line.")]
+    public string? Format { get; set; }
+}

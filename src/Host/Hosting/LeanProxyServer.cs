@@ -44,6 +44,7 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
     private KvStoreHandle? _kv;
     private SocketListener? _admin;
     private IProxyRequestHandler? _adminHandler;
+    private readonly CancellationTokenSource _stopping = new();
     private int _stopped;
 
     private LeanProxyServer(ServerPlan plan, ILoggerFactory loggerFactory)
@@ -157,7 +158,7 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
         {
             var status = new ServeStatus(this);
             var auth = new Ops.AdminAuth(_plan.AdminToken is { } token ? Ops.AdminAuth.Hash(token) : null);
-            _adminHandler = new Ops.ServeAdmin(status, new Ops.OpsEndpoints(status, auth).Start());
+            _adminHandler = new Ops.ServeAdmin(status, new Ops.OpsEndpoints(status, auth).Start(), auth, _stopping.Token);
             _admin.Start();
         }
     }
@@ -170,6 +171,7 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
             return;
         }
 
+        await _stopping.CancelAsync().ConfigureAwait(false); // live logs end, so that draining does not wait for their readers
         await Task.WhenAll(_listeners.Select(l => l.Listener.StopAsync(drain)).Concat(_datagramListeners.Select(l => l.StopAsync(drain)))
             .Append(_admin?.StopAsync(drain) ?? Task.CompletedTask)).ConfigureAwait(false);
         if (_app is not null)

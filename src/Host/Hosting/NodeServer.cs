@@ -47,6 +47,8 @@ public sealed class NodeServer : IServer, IAsyncDisposable
     private IAppStore? _store;
     private BrowserHost? _browser;
     private NodeApps? _apps;
+    private LogRelay? _relay;
+    private readonly CancellationTokenSource _stopping = new();
     private int _stopped;
 
     private NodeServer(NodePlan plan, ILoggerFactory loggerFactory)
@@ -119,6 +121,11 @@ public sealed class NodeServer : IServer, IAsyncDisposable
         }
 
         _apps = apps;
+        if (store is ILogRelayStore relay)
+        {
+            _relay = new LogRelay(relay, logger);
+            _relay.Start();
+        }
         var publicPort = _public.Count > 0 ? _public[0].EndPoint.Port : 80;
         var domain = _plan.Node.Domain;
         if (_admin is not null)
@@ -131,7 +138,7 @@ public sealed class NodeServer : IServer, IAsyncDisposable
             var auth = new Ops.AdminAuth(_plan.AdminToken is { } token ? Ops.AdminAuth.Hash(token) : null);
             var status = new NodeStatus(apps, _browser);
             AdminHandler = new AdminApi(apps, _browser, _plan.Node, auth, status, new Ops.OpsEndpoints(status, auth).Start(),
-                name => publicPort == 80 ? $"http://{name}.{domain}/" : $"http://{name}.{domain}:{publicPort}/", _loggerFactory);
+                name => publicPort == 80 ? $"http://{name}.{domain}/" : $"http://{name}.{domain}:{publicPort}/", _loggerFactory, _stopping.Token);
         }
 
         foreach (var listener in _public)
@@ -149,7 +156,13 @@ public sealed class NodeServer : IServer, IAsyncDisposable
             return;
         }
 
+        await _stopping.CancelAsync().ConfigureAwait(false); // live logs end, so that draining does not wait for their readers
         await Task.WhenAll(_public.Append(_admin).OfType<SocketListener>().Select(l => l.StopAsync(drain))).ConfigureAwait(false);
+        if (_relay is not null)
+        {
+            await _relay.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_apps is not null)
         {
             await _apps.StopAsync(drain).ConfigureAwait(false);

@@ -36,4 +36,7 @@ internal static partial class NodeLog
 
     [LoggerMessage(410, LogLevel.Warning, "Admin: a request to {Path} without a valid token ({Status})")]
     public static partial void Unauthorized(ILogger logger, string path, int status);
+
+    [LoggerMessage(411, LogLevel.Warning, "Live logs: the store cannot be used to relay them ({Reason}); lines of tailed apps are dropped meanwhile")]
+    public static partial void RelayFailed(ILogger logger, string reason);
 }

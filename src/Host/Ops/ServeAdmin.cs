@@ -9,7 +9,7 @@ namespace LeanProxy.Host.Ops;
 /// The admin listener of <c>serve APP --admin HOST:PORT</c>: the probes (<c>/healthz</c>, <c>/readyz</c>) and what
 /// operators read (<see cref="OpsEndpoints"/>); a node's admin API adds deploys and the rest.
 /// </summary>
-internal sealed class ServeAdmin(INodeStatus status, OpsEndpoints ops) : IProxyRequestHandler
+internal sealed class ServeAdmin(INodeStatus status, OpsEndpoints ops, AdminAuth auth, CancellationToken stopping) : IProxyRequestHandler
 {
     public async ValueTask<ProxyResponse> HandleAsync(ProxyRequest request, CancellationToken cancellationToken)
     {
@@ -31,7 +31,25 @@ internal sealed class ServeAdmin(INodeStatus status, OpsEndpoints ops) : IProxyR
             return response;
         }
 
-        return Json(404, new ApiError("not_found", $"No such endpoint: {path} (serve APP's admin listener has /healthz, /readyz, /metrics and /)."), AdminJsonContext.Default.ApiError);
+        var parts = path.Split('/');
+        if (parts is ["", "v1", "apps", var name, "logs"] && read)
+        {
+            if (!auth.HostAllowed(request))
+            {
+                return Json(421, new ApiError("misdirected", "Without a token the admin listener answers only to a loopback address or localhost in Host."), AdminJsonContext.Default.ApiError);
+            }
+
+            if (!auth.Authorized(request))
+            {
+                return Json(401, new ApiError("unauthorized", "This call needs Authorization: Bearer TOKEN (the --admin-token-file's)."), AdminJsonContext.Default.ApiError);
+            }
+
+            return status.Apps().Any(a => a.Name == name)
+                ? LogStreams.Local(name, stopping)
+                : Json(404, new ApiError("no_such_app", $"This server serves {string.Join(", ", status.Apps().Select(a => a.Name))}, not {name}."), AdminJsonContext.Default.ApiError);
+        }
+
+        return Json(404, new ApiError("not_found", $"No such endpoint: {path} (serve APP's admin listener has /healthz, /readyz, /metrics, / and /v1/apps/NAME/logs)."), AdminJsonContext.Default.ApiError);
     }
 
     private static ProxyResponse Json<T>(int status, T value, JsonTypeInfo<T> type)

@@ -27,8 +27,8 @@ internal static class StatusPage
         var notReady = node.NotReady();
         var html = new StringBuilder();
         html.Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"5\">")
-            .Append("<title>LeanProxy — ").Append(E(Environment.MachineName)).Append("</title><style>").Append(Style).Append("</style></head><body>");
-        html.Append("<h1>LeanProxy ").Append(node.Mode == "node" ? "node " : "app server ").Append(E(Environment.MachineName)).Append("</h1><dl>");
+            .Append("<title>LeanProxy — ").Append(E(NodeIdentity.Name)).Append("</title><style>").Append(Style).Append("</style></head><body>");
+        html.Append("<h1>LeanProxy ").Append(node.Mode == "node" ? "node " : "app server ").Append(E(NodeIdentity.Name)).Append("</h1><dl>");
         Row(html, "ready", notReady.Count == 0 ? "<span class=\"ok\" id=\"ready\">ready</span>" : "<span class=\"bad\" id=\"ready\">not ready: " + E(string.Join("; ", notReady)) + "</span>");
         Row(html, "store", node.Store is null ? "<span class=\"muted\">none</span>" : E(node.Store));
         Row(html, "up", E(Uptime()));

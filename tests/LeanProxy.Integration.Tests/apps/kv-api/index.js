@@ -69,6 +69,9 @@ export default {
         return new Response("ok");
       case "/get":
         return new Response(String(await kv.get(url.searchParams.get("k"))));
+      case "/log":
+        console.log("hello from the handler", url.searchParams.get("k"));
+        return new Response("logged");
       case "/boom":
         throw new Error("boom for the log");
       case "/tab-get":
