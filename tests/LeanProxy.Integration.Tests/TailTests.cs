@@ -35,6 +35,13 @@ public sealed class TailTests
             await Task.Delay(50, cancellationToken);
         }
 
+        // The node's metrics count the deploy and one start of the app (the deploy's check in a scratch tab is not one).
+        await first.GetAsync("shop", "/get?k=x", cancellationToken);
+        var (status, metrics) = await first.AdminAsync(HttpMethod.Get, "/metrics", cancellationToken);
+        Assert.That(status, Is.EqualTo(200));
+        Assert.That(metrics, Does.Contain("leanproxy_deploys_total{result=\"created\"} 1\n").And.Contain("leanproxy_cold_starts_total{app=\"shop\"} 1\n"));
+        Assert.That(metrics, Does.Contain("leanproxy_requests_total{app=\"shop\",driver=\"http\",status=\"2xx\"} 1\n"));
+
         await using var tail = LeanProxyProcess.Start(["tail", "shop", "--format", "json", "--admin", first.AdminUrl, "--token", NodeHarness.Token]);
         var lines = new List<JsonElement>();
         var deadline = DateTime.UtcNow.AddSeconds(60);

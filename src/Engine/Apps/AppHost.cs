@@ -109,10 +109,13 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
         _browser = browser;
         browser.Register(this);
         var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
-        _app.Stats.ColdStart(took);
         EngineLog.AppStarted(_app.Logger, _app.Name, _options.Tabs, took.TotalMilliseconds);
-        Metrics.EngineMetrics.Started(this);
-        Metrics.NodeEvents.Add("start", _app.Name, $"started in {took.TotalMilliseconds:0} ms");
+        if (!_options.Candidate)
+        {
+            _app.Stats.ColdStart(took);
+            Metrics.EngineMetrics.Started(this);
+            Metrics.NodeEvents.Add("start", _app.Name, $"started in {took.TotalMilliseconds:0} ms");
+        }
     }
 
     /// <summary>The page → host bindings of the app's options: KV when it has KV bindings.</summary>

@@ -27,6 +27,9 @@ public sealed record AppOptions
     /// <summary>KV namespaces handed to the handler as <c>env.NAME</c> (Workers KV's API).</summary>
     public IReadOnlyList<string> KvBindings { get; init; } = [];
 
+    /// <summary>A candidate loaded to check a deploy, not served: not counted as a cold start nor shown as running.</summary>
+    public bool Candidate { get; init; }
+
     /// <summary>The version's name in logs (a deployed app's number; by default the bundle's hash, 12 digits).</summary>
     public string? Version { get; init; }
 }

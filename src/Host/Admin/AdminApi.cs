@@ -156,7 +156,7 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
         // Loaded in a scratch tab first: a module that does not load is refused and nothing changes.
         // Its KV bindings point at a namespace of its own, so that its load cannot write to the live app's values.
         var scratchKv = apps.Kv?.Scratch();
-        var scratch = AppHost.Create(bundle, options.App with { Tabs = 1, WarmSpare = false, Variables = variables, KvBindings = kv }, loggerFactory, scratchKv);
+        var scratch = AppHost.Create(bundle, options.App with { Tabs = 1, WarmSpare = false, Variables = variables, KvBindings = kv, Candidate = true }, loggerFactory, scratchKv);
         try
         {
             await scratch.StartAsync(browser, cancellationToken).ConfigureAwait(false);
