@@ -82,6 +82,9 @@ internal static partial class EngineLog
     [LoggerMessage(228, LogLevel.Information, "App {App}: started in {Milliseconds:0} ms ({Tabs} tab(s) loaded)")]
     public static partial void AppStarted(ILogger logger, string app, int tabs, double milliseconds);
 
+    [LoggerMessage(229, LogLevel.Warning, "App {App}: refused a connection: {Refusal} (handlers may not reach loopback, private or link-local addresses, nor this node; --allow-net HOST[:PORT] opens one)")]
+    public static partial void EgressRefused(ILogger logger, string app, string refusal);
+
     [LoggerMessage(219, LogLevel.Information, "App {App}: tab {Tab} is stalled; {Count} queued request(s) moved to other tabs")]
     public static partial void WorkMoved(ILogger logger, string app, int tab, int count);
 

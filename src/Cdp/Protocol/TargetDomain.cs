@@ -4,7 +4,10 @@ namespace LeanProxy.Cdp.Protocol;
 
 public sealed record SetDiscoverTargetsParams(bool Discover);
 
-public sealed record CreateBrowserContextParams([property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool DisposeOnDetach = false);
+public sealed record CreateBrowserContextParams(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool DisposeOnDetach = false,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ProxyServer = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ProxyBypassList = null);
 
 public sealed record CreateBrowserContextResult(string BrowserContextId);
 

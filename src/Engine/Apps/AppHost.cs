@@ -24,6 +24,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
     private readonly ILoggerFactory _loggerFactory;
     private readonly KvStoreHandle? _kv;
     private KvBinding? _kvBinding;
+    private Egress.EgressProxy? _egress;
     private AppScope? _app;
     private PageServer? _pageServer;
     private BrowserHost? _browser;
@@ -92,7 +93,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
             Options = _options,
             Logger = new AppLogger(_loggerFactory.CreateLogger("LeanProxy.Engine"), _bundle.Name, _options.Version ?? _bundle.Sha256[..12]),
             Bindings = PageBindings.Create(KvBindings()),
-            Pages = new CdpPageFactory(browser, pageServer),
+            Pages = new CdpPageFactory(browser, pageServer, _egress = Egress.EgressProxy.Start(new Egress.EgressPolicy(_options.AllowNet), _bundle.Name, _loggerFactory.CreateLogger("LeanProxy.Egress"))),
         };
         _pageServer = pageServer;
         pageServer.Start();
@@ -103,6 +104,11 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
         catch
         {
             await pageServer.DisposeAsync().ConfigureAwait(false);
+            if (_egress is not null)
+            {
+                await _egress.DisposeAsync().ConfigureAwait(false);
+            }
+
             throw;
         }
 
@@ -214,6 +220,11 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
         }
 
         _kvBinding?.Dispose();
+        if (_egress is not null)
+        {
+            await _egress.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_pageServer is not null)
         {
             await _pageServer.DisposeAsync().ConfigureAwait(false);

@@ -27,6 +27,9 @@ public sealed record AppOptions
     /// <summary>KV namespaces handed to the handler as <c>env.NAME</c> (Workers KV's API).</summary>
     public IReadOnlyList<string> KvBindings { get; init; } = [];
 
+    /// <summary>Destinations handlers may reach although they are loopback, private or link-local (<c>--allow-net</c>).</summary>
+    public IReadOnlyList<Egress.AllowedDestination> AllowNet { get; init; } = [];
+
     /// <summary>A candidate loaded to check a deploy, not served: not counted as a cold start nor shown as running.</summary>
     public bool Candidate { get; init; }
 

@@ -11,8 +11,9 @@ namespace LeanProxy.Engine.Pages;
 /// <summary>
 /// Opens an app version's pages in the browser: every tab in its own window of the app's own browser context (own
 /// storage, cookies and renderers), directly on the page server's bootstrap page, and waits until the app is loaded.
+/// The context's network goes through the app's <see cref="Egress.EgressProxy"/>, all of it but the app's own page server.
 /// </summary>
-internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer) : IPageFactory
+internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer, Egress.EgressProxy? egress = null) : IPageFactory
 {
     private string? _browserContextId;
 
@@ -22,7 +23,9 @@ internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer)
     {
         var context = await browser.Connection.SendAsync(
             CdpMethods.TargetCreateBrowserContext,
-            new CreateBrowserContextParams(),
+            new CreateBrowserContextParams(
+                ProxyServer: egress?.ProxyServer,
+                ProxyBypassList: egress is null ? null : $"<-loopback>;127.0.0.1:{pageServer.Origin.Port}"),
             CdpJsonContext.Default.CreateBrowserContextParams,
             CdpJsonContext.Default.CreateBrowserContextResult,
             cancellationToken: cancellationToken).ConfigureAwait(false);

@@ -360,7 +360,20 @@ function nativeResponseOf(value) {
 }
 globalThis.Request = Request;
 globalThis.Response = Response;
-globalThis.fetch = function fetch(input, init) { return nativeFetch(nativeRequestOf(input), init); };
+globalThis.fetch = function fetch(input, init) {
+  return nativeFetch(nativeRequestOf(input), init).catch((e) => { throw explainFetchFailure(e, input); });
+};
+// Blink says only "Failed to fetch": say what it can mean here, where every connection goes through the node's
+// egress policy (src/Engine/Egress).
+function explainFetchFailure(error, input) {
+  if (!(error instanceof TypeError) || error.message !== "Failed to fetch") return error;
+  const url = typeof input === "string" ? input : input?.url ?? String(input);
+  return new TypeError(
+    `Failed to fetch ${url}: the destination refused or is unreachable, its CORS headers do not allow this page, ` +
+    "or LeanProxy's egress policy refused it (handlers may not reach loopback, private or link-local addresses " +
+    "nor the node itself unless the node allows the destination with --allow-net; the node's log names it)",
+    { cause: error });
+}
 // Each wrapper is named like the method it wraps (what stack traces and .name show).
 function wrapMethod(target, name, adapt) {
   const method = target[name];

@@ -166,6 +166,20 @@ public static class ServeCommand
         var http = new HttpListenerOptions();
         http.MaxBodyBytes = options.MaxBody ?? http.MaxBodyBytes;
         http.MaxConnections = options.MaxConnections ?? http.MaxConnections;
+        var allowNet = new List<LeanProxy.Engine.Egress.AllowedDestination>();
+        foreach (var destination in options.AllowNet)
+        {
+            try
+            {
+                allowNet.Add(LeanProxy.Engine.Egress.AllowedDestination.Parse(destination));
+            }
+            catch (FormatException ex)
+            {
+                throw new UsageException("--allow-net " + ex.Message);
+            }
+        }
+
+        app = app with { AllowNet = allowNet };
         var browser = new BrowserOptions { ChromePath = options.Chrome, BrowserUrl = browserUrl, ChromeArguments = [.. options.ChromeArgs] };
         return (browser, app, http, endpoints, level);
     }

@@ -49,6 +49,9 @@ public sealed class ServeOptions
     [Option("browser-url", HelpText = "Attach to a running Chromium (http://HOST:PORT or ws://…/devtools/browser/…) instead of launching one.")]
     public string? BrowserUrl { get; set; }
 
+    [Option("allow-net", HelpText = "HOST[:PORT] handlers may reach although it is loopback, private or link-local, e.g. db.internal:5432 (repeatable; public destinations need nothing).")]
+    public IEnumerable<string> AllowNet { get; set; } = [];
+
     [Option("chrome-arg", HelpText = "An extra Chromium switch, e.g. --chrome-arg=--js-flags=--max-old-space-size=128 (repeatable).")]
     public IEnumerable<string> ChromeArgs { get; set; } = [];
 

@@ -1,0 +1,141 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using LeanProxy.Tests.Shared;
+
+namespace LeanProxy.Integration.Tests;
+
+/// <summary>
+/// Two hostile tenants on one node (PLATFORM.md, "Isolation between tenants"): each tries to read what the other left
+/// in every browser storage, to load the other's files, and to reach the node's admin API and listeners — by address
+/// and by a name that resolves to loopback. And one app server whose operator opened a single local destination.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class TenantIsolationTests
+{
+    [Test]
+    [CancelAfter(180_000)]
+    public async Task TenantsSeeNoneOfEachOthersStorageFilesOrTheNodesInternals(CancellationToken cancellationToken)
+    {
+        await using var postgres = await PostgresCluster.StartAsync(cancellationToken);
+        await using var node = await NodeHarness.StartAsync(postgres.Uri(), admin: true, cancellationToken);
+        foreach (var name in new[] { "alpha", "beta" })
+        {
+            var (code, _, stderr) = await node.CliAsync(cancellationToken, "deploy", LeanProxyProcess.AppPath("tenant"), "--name", name);
+            Assert.That(code, Is.Zero, stderr);
+        }
+
+        Assert.That(await node.GetAsync("alpha", "/write?v=alpha-secret", cancellationToken), Is.EqualTo((200, "written")));
+        using (var own = JsonDocument.Parse((await node.GetAsync("alpha", "/read", cancellationToken)).Body))
+        {
+            var r = own.RootElement;
+            Assert.That((r.GetProperty("local").GetString(), r.GetProperty("idb").GetString(), r.GetProperty("cache").GetString()), Is.EqualTo(("alpha-secret", "alpha-secret", "alpha-secret")), "the writes worked");
+            Assert.That(r.GetProperty("cookie").GetString(), Does.Contain("secret=alpha-secret"));
+        }
+
+        using (var other = JsonDocument.Parse((await node.GetAsync("beta", "/read", cancellationToken)).Body))
+        {
+            var r = other.RootElement;
+            Assert.That(r.GetProperty("local").ValueKind, Is.EqualTo(JsonValueKind.Null), "localStorage");
+            Assert.That(r.GetProperty("session").ValueKind, Is.EqualTo(JsonValueKind.Null), "sessionStorage");
+            Assert.That(r.GetProperty("cookie").GetString(), Is.Empty, "cookies (which browsers share across the ports of one host)");
+            Assert.That(r.GetProperty("idb").ValueKind, Is.EqualTo(JsonValueKind.Null), "IndexedDB");
+            Assert.That(r.GetProperty("cache").ValueKind, Is.EqualTo(JsonValueKind.Null), "Cache API");
+            Assert.That(r.GetProperty("caches").GetArrayLength(), Is.Zero, "cache names");
+        }
+
+        // alpha's page server (its origin, its bundle), the node's admin API and public listener: all refused.
+        var alphaOrigin = (await node.GetAsync("alpha", "/origin", cancellationToken)).Body;
+        Assert.That(alphaOrigin, Does.StartWith("http://127.0.0.1:"));
+        var betaOrigin = (await node.GetAsync("beta", "/origin", cancellationToken)).Body;
+        Assert.That(betaOrigin, Is.Not.EqualTo(alphaOrigin), "each app version has its own origin");
+        foreach (var target in new[] { alphaOrigin + "/index.js", node.AdminUrl + "/healthz", $"http://localhost:{node.HttpPort}/", $"http://127.0.0.1:{node.HttpPort}/" })
+        {
+            var (status, body) = await node.GetAsync("beta", "/fetch?url=" + Uri.EscapeDataString(target), cancellationToken);
+            Assert.That(status, Is.EqualTo(200));
+            Assert.That(body, Does.StartWith("TypeError: Failed to fetch " + target).And.Contain("egress policy"), target);
+        }
+
+        Assert.That((await node.GetAsync("beta", "/websocket?url=" + Uri.EscapeDataString($"ws://127.0.0.1:{node.AdminPort}/"), cancellationToken)).Body, Is.EqualTo("error"));
+        Assert.That(node.Process.Stderr, Does.Contain("App beta: refused a connection: 127.0.0.1:" + node.AdminPort + " is a loopback address"));
+        Assert.That(node.Process.Stderr, Does.Contain("App beta: refused a connection: localhost:" + node.HttpPort + " is a loopback address"), "a name that resolves to loopback is refused too");
+    }
+
+    [Test]
+    [CancelAfter(90_000)]
+    public async Task AllowNetOpensExactlyTheNamedDestination(CancellationToken cancellationToken)
+    {
+        using var allowed = CorsServer.Start("from the allowed server");
+        using var other = CorsServer.Start("from another local server");
+        await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("tenant"), cancellationToken, "--allow-net", $"127.0.0.1:{allowed.Port}");
+        using var client = new HttpClient { BaseAddress = host.BaseUri };
+
+        Assert.That(await client.GetStringAsync("/fetch?url=" + Uri.EscapeDataString($"http://127.0.0.1:{allowed.Port}/x"), cancellationToken), Is.EqualTo("200 from the allowed server"));
+        Assert.That(await client.GetStringAsync("/fetch?url=" + Uri.EscapeDataString($"http://127.0.0.1:{other.Port}/x"), cancellationToken), Does.StartWith("TypeError: Failed to fetch"));
+        Assert.That(await client.GetStringAsync("/fetch?url=" + Uri.EscapeDataString("http://10.255.255.1/"), cancellationToken), Does.StartWith("TypeError: Failed to fetch"), "a private address is refused at once, not after a connect timeout");
+        Assert.That(await client.GetStringAsync("/fetch?url=" + Uri.EscapeDataString("http://169.254.169.254/latest/meta-data/"), cancellationToken), Does.StartWith("TypeError"), "the cloud metadata address");
+        Assert.That(other.Requests, Is.Zero, "the other server was never reached");
+        Assert.That(host.Stderr, Does.Contain("169.254.169.254:80 is a link-local address"));
+    }
+
+    [Test]
+    public async Task AnUnknownAllowNetIsAUsageError()
+    {
+        await using var host = LeanProxyProcess.Start("serve", LeanProxyProcess.AppPath("tenant"), "--allow-net", "db.internal:99999");
+        Assert.That(await host.WaitForExitAsync(CancellationToken.None), Is.EqualTo(2));
+        Assert.That(host.Stderr, Does.Contain("--allow-net db.internal:99999: the port must be a number from 1 to 65535."));
+    }
+
+    /// <summary>A loopback HTTP server that answers every request with a text and CORS headers that allow any page.</summary>
+    private sealed class CorsServer : IDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private int _requests;
+
+        private CorsServer(string text)
+        {
+            _listener.Start();
+            _ = ServeAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: {text.Length}\r\nConnection: close\r\n\r\n{text}"));
+        }
+
+        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+        public int Requests => Volatile.Read(ref _requests);
+
+        public static CorsServer Start(string text) => new(text);
+
+        private async Task ServeAsync(byte[] response)
+        {
+            try
+            {
+                while (true)
+                {
+                    using var client = await _listener.AcceptTcpClientAsync();
+                    Interlocked.Increment(ref _requests);
+                    var stream = client.GetStream();
+                    var buffer = new byte[4096];
+                    var head = string.Empty;
+                    while (!head.Contains("\r\n\r\n", StringComparison.Ordinal))
+                    {
+                        var read = await stream.ReadAsync(buffer);
+                        if (read == 0)
+                        {
+                            break;
+                        }
+
+                        head += Encoding.ASCII.GetString(buffer, 0, read);
+                    }
+
+                    await stream.WriteAsync(response);
+                }
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException or SocketException or IOException)
+            {
+            }
+        }
+
+        public void Dispose() => _listener.Stop();
+    }
+}
