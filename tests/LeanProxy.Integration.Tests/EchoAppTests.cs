@@ -17,7 +17,8 @@ public sealed class EchoAppTests
     public async Task StartAsync()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        _host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("echo"), timeout.Token, "--var", "GREETING=hi there", "--var", "EMPTY=");
+        // --allow-net: /hop fetches this server itself, which the egress policy refuses unless the operator allows it.
+        _host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("echo"), timeout.Token, "--var", "GREETING=hi there", "--var", "EMPTY=", "--allow-net", "127.0.0.1");
         // No cookie container: a Cookie header a test sends is the one the page must see.
         _client = new HttpClient(new SocketsHttpHandler { UseCookies = false }) { BaseAddress = _host.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
     }

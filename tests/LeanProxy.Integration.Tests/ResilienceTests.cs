@@ -97,7 +97,7 @@ public sealed class ResilienceTests
         }, cancellationToken);
         var port = ((IPEndPoint)silent.LocalEndpoint).Port;
 
-        await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("echo"), cancellationToken, "--timeout", "1", "--tabs", "1");
+        await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("echo"), cancellationToken, "--timeout", "1", "--tabs", "1", "--allow-net", $"127.0.0.1:{port}");
         using var client = new HttpClient { BaseAddress = host.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
         Assert.That(await client.GetStringAsync("/describe", cancellationToken), Is.EqualTo("GET /describe"));
 
