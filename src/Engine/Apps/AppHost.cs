@@ -30,6 +30,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
     private BrowserHost? _browser;
     private TabPool? _pool;
     private int _nextId;
+    private long _lastActivity = Environment.TickCount64;
     private int _stopped;
     private volatile bool _stopping;
 
@@ -144,8 +145,15 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
 
     Task IBrowserClient.OnBrowserRelaunchedAsync(CancellationToken cancellationToken) => Pool.RebindAsync(cancellationToken);
 
+    /// <summary>When a request, connection or datagram last arrived (Environment.TickCount64): what a node's LRU and idle timeout read.</summary>
+    public long LastActivity => Volatile.Read(ref _lastActivity);
+
+    /// <summary>Calls waiting for or running in a tab.</summary>
+    public int Outstanding => _pool?.Outstanding ?? 0;
+
     public ValueTask<ProxyResponse> HandleAsync(ProxyRequest request, CancellationToken cancellationToken)
     {
+        Volatile.Write(ref _lastActivity, Environment.TickCount64);
         var pool = Pool;
         if (pool.Outstanding >= App.Options.QueueLimit)
         {
@@ -164,6 +172,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
     /// <summary>Runs one raw TCP connection in a tab's <c>connect(socket, env, ctx)</c> until either side ends it.</summary>
     public async ValueTask HandleConnectionAsync(StreamConnection connection, CancellationToken cancellationToken)
     {
+        Volatile.Write(ref _lastActivity, Environment.TickCount64);
         var id = Interlocked.Increment(ref _nextId);
         var (address, port) = Describe(connection.RemoteEndPoint);
         App.Stats.Connection();
@@ -191,6 +200,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
     /// <summary>Hands one datagram to a tab's <c>datagram(message, info, env, ctx)</c>; the reply, or null for none.</summary>
     public ValueTask<ReadOnlyMemory<byte>?> HandleDatagramAsync(ReadOnlyMemory<byte> datagram, EndPoint remote, CancellationToken cancellationToken)
     {
+        Volatile.Write(ref _lastActivity, Environment.TickCount64);
         var (address, port) = Describe(remote);
         var pending = new PendingDatagram(Interlocked.Increment(ref _nextId), datagram, address, port, App.DeadlineFromNow(), App.Stats);
         Pool.Dispatch(pending);

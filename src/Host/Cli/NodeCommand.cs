@@ -42,6 +42,11 @@ public static class NodeCommand
             throw new UsageException($"--max-tabs {options.MaxTabs}: must be at least 1.");
         }
 
+        if (options.IdleTimeout is { } idle && (idle < 1 || double.IsNaN(idle) || idle > 7 * 86400))
+        {
+            throw new UsageException($"--idle-timeout {idle.ToString(System.Globalization.CultureInfo.InvariantCulture)}: must be a number of seconds from 1 to 604800.");
+        }
+
         if (options.MaxBundle is < 1024)
         {
             throw new UsageException($"--max-bundle {options.MaxBundle}: must be at least 1024 bytes.");
@@ -64,6 +69,7 @@ public static class NodeCommand
             App = shared.App,
             MaxTabs = options.MaxTabs ?? defaults.MaxTabs,
             MaxBundleBytes = options.MaxBundle ?? defaults.MaxBundleBytes,
+            IdleTimeout = options.IdleTimeout is { } seconds ? TimeSpan.FromSeconds(seconds) : defaults.IdleTimeout,
         };
         var plan = new NodePlan
         {

@@ -25,8 +25,11 @@ public sealed class ServeOptions
     [Option("admin-token-file", HelpText = "A file holding the admin API's bearer token (or $LEANPROXY_ADMIN_TOKEN); required unless --admin is on loopback.")]
     public string? AdminTokenFile { get; set; }
 
-    [Option("max-tabs", HelpText = "Node: tabs of all apps together at most (default 4 per core).")]
+    [Option("max-tabs", HelpText = "Node: tabs of all apps together at most (default 4 per core); past it the least recently used app gives its tabs back.")]
     public int? MaxTabs { get; set; }
+
+    [Option("idle-timeout", HelpText = "Node: an app (not deployed --warm) with no request for this many seconds gives its tabs back (default 300).")]
+    public double? IdleTimeout { get; set; }
 
     [Option("max-bundle", HelpText = "Node: the largest bundle a deploy may upload, in bytes (default 26214400 = 25 MiB); larger gets 413.")]
     public long? MaxBundle { get; set; }

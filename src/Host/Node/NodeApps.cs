@@ -26,6 +26,7 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
     private Task? _following;
     private long _revision;
     private volatile bool _storeReachable = true;
+    private readonly TabBudget _budget;
 
     public NodeApps(IAppStore store, BrowserHost browser, NodeOptions options, ILoggerFactory loggerFactory)
     {
@@ -34,6 +35,7 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
         _options = options;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("LeanProxy.Node");
+        _budget = new TabBudget(options.MaxTabs);
         Router = AppRouter.ByHost(options.Domain, this);
         Kv = store is SqlAppStore sql ? new LeanProxy.Engine.Kv.KvStoreHandle(sql, loggerFactory.CreateLogger("LeanProxy.Kv")) : null;
     }
@@ -126,6 +128,7 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
             try
             {
                 await SyncAsync(cancellationToken).ConfigureAwait(false);
+                await StopIdleAsync().ConfigureAwait(false);
                 backoff = TimeSpan.Zero;
                 await Task.Delay(_options.PollInterval, cancellationToken).ConfigureAwait(false);
             }
@@ -254,23 +257,97 @@ internal sealed class NodeApps : IAppHostSource, IAsyncDisposable
                 return null; // deleted (and perhaps deployed again) meanwhile: the next request starts what is current
             }
 
-            if (RunningTabs + _options.App.Tabs > _options.MaxTabs)
+            // Within the budget, taking tabs from the least recently used apps when it is spent.
+            var tabs = _options.App.Tabs;
+            while (!_budget.TryReserve(tabs, RunningTabs))
             {
-                throw new AppUnavailableException($"the node's tab budget (--max-tabs {_options.MaxTabs}) is spent");
+                if (!await EvictLeastRecentlyUsedAsync(name).ConfigureAwait(false))
+                {
+                    throw new AppUnavailableException($"the node's tab budget (--max-tabs {_options.MaxTabs}) is spent on apps kept warm or starting");
+                }
             }
 
-            var desired = app.Desired;
-            var host = await StartVersionAsync(desired, CancellationToken.None).ConfigureAwait(false); // not one client's to cancel
-            app.Running = host;
-            app.RunningVersion = desired.ActiveVersion;
-            app.RunningIdentity = Identity(desired);
-            Router.Swap(name, host);
-            return host;
+            try
+            {
+                var desired = app.Desired;
+                var host = await StartVersionAsync(desired, CancellationToken.None).ConfigureAwait(false); // not one client's to cancel
+                app.Running = host;
+                app.RunningVersion = desired.ActiveVersion;
+                app.RunningIdentity = Identity(desired);
+                Router.Swap(name, host);
+                return host;
+            }
+            finally
+            {
+                _budget.EndReservation(tabs);
+            }
         }
         catch (Exception ex) when (ex is AppLoadException or MissingExportException or BundleArchiveException)
         {
             NodeLog.StartFailed(_logger, name, app.Desired.ActiveVersion, ex);
             throw new AppUnavailableException("its active version does not load: " + ex.Message, ex);
+        }
+        finally
+        {
+            app.Gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Stops the running app (not <paramref name="except"/>, not one kept warm) that is idle and least recently used —
+    /// or, when every one is busy, the least recently used — so that its tabs go to an app that has none: an app with a
+    /// request waiting is never starved by busy ones. Its requests in flight finish on it. False when there is none.
+    /// </summary>
+    private async Task<bool> EvictLeastRecentlyUsedAsync(string except)
+    {
+        var candidates = _apps.Values
+            .Where(a => a.Running is not null && a.Desired.Name != except && !a.Desired.Warm)
+            .OrderBy(a => a.Running!.Outstanding > 0 ? 1 : 0)
+            .ThenBy(a => a.Running!.LastActivity)
+            .ToList();
+        foreach (var candidate in candidates)
+        {
+            if (await StopHereAsync(candidate, "its tabs went to another app (--max-tabs " + _options.MaxTabs + ")").ConfigureAwait(false))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Apps (not kept warm) with no request for <see cref="NodeOptions.IdleTimeout"/> give their tabs back.</summary>
+    private async Task StopIdleAsync()
+    {
+        var now = Environment.TickCount64;
+        foreach (var app in _apps.Values.Where(a => a.Running is { Outstanding: 0 } host && !a.Desired.Warm && now - host.LastActivity > _options.IdleTimeout.TotalMilliseconds))
+        {
+            await StopHereAsync(app, $"idle for {_options.IdleTimeout.TotalSeconds:0} s").ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stops serving an app on this node (its next request starts it again); false when its gate is busy.</summary>
+    private async Task<bool> StopHereAsync(NodeApp app, string why)
+    {
+        if (!await app.Gate.WaitAsync(0).ConfigureAwait(false))
+        {
+            return false; // starting or switching right now: not a candidate
+        }
+
+        try
+        {
+            if (app.Running is not { } host)
+            {
+                return false;
+            }
+
+            Router.Remove(app.Desired.Name);
+            app.Running = null;
+            app.RunningIdentity = null;
+            NodeLog.StoppedHere(_logger, app.Desired.Name, app.RunningVersion, why);
+            LeanProxy.Engine.Metrics.NodeEvents.Add("stop", app.Desired.Name, "stopped: " + why);
+            _ = RetireAsync(host);
+            return true;
         }
         finally
         {

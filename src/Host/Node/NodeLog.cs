@@ -39,4 +39,7 @@ internal static partial class NodeLog
 
     [LoggerMessage(411, LogLevel.Warning, "Live logs: the store cannot be used to relay them ({Reason}); lines of tailed apps are dropped meanwhile")]
     public static partial void RelayFailed(ILogger logger, string reason);
+
+    [LoggerMessage(412, LogLevel.Information, "App {App} version {Version} stopped on this node: {Why}; its next request starts it again")]
+    public static partial void StoppedHere(ILogger logger, string app, int version, string why);
 }

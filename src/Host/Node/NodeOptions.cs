@@ -11,8 +11,14 @@ public sealed record NodeOptions
     /// <summary>The options every app host starts with (its variables come from the store).</summary>
     public AppOptions App { get; init; } = new() { Tabs = 1, WarmSpare = false };
 
-    /// <summary>Tabs of all apps together at most; an app that would go past it gets 503 until others stop.</summary>
+    /// <summary>
+    /// Tabs of all apps together at most. An app that needs tabs past it takes them from the least recently used app
+    /// (not one kept warm); only when every tab is a warm app's does it get 503.
+    /// </summary>
     public int MaxTabs { get; init; } = 4 * Environment.ProcessorCount;
+
+    /// <summary>An app (not kept warm) that had no request for this long gives its tabs back.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>How often the store's revision is read.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
