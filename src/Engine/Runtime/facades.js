@@ -10,7 +10,6 @@ import { BodyEncoding, decoder, describe, encoder, fromBase64 } from "./protocol
 // but a server must not: forbidden request headers (Cookie, Host, ...) and Set-Cookie on a response.
 const NativeRequest = globalThis.Request;
 export const NativeResponse = globalThis.Response;
-const nativeFetch = globalThis.fetch;
 export const nativeResponseHeaders = Object.getOwnPropertyDescriptor(NativeResponse.prototype, "headers").get;
 
 const kNative = Symbol("leanproxy.native");   // the Blink object, once made (undefined until then)
@@ -351,49 +350,15 @@ function fromNative(native) {
   return adopt(Object.create(Response.prototype), native);
 }
 
-// Blink objects for the browser APIs that take a Request or a Response.
-function nativeRequestOf(input) {
+// Blink objects for the browser APIs that take a Request or a Response (apis.js hands them these).
+export function nativeRequestOf(input) {
   return input instanceof IncomingRequest ? input[kToNative]() : input;
 }
-function nativeResponseOf(value) {
+export function nativeResponseOf(value) {
   return value !== null && typeof value === "object" && kNative in value && value instanceof Response ? value[kToNative]() : value;
 }
 globalThis.Request = Request;
 globalThis.Response = Response;
-globalThis.fetch = function fetch(input, init) {
-  return nativeFetch(nativeRequestOf(input), init).catch((e) => { throw explainFetchFailure(e, input); });
-};
-// Blink says only "Failed to fetch": say what it can mean here, where every connection goes through the node's
-// egress policy (src/Engine/Egress).
-function explainFetchFailure(error, input) {
-  if (!(error instanceof TypeError) || error.message !== "Failed to fetch") return error;
-  const url = typeof input === "string" ? input : input?.url ?? String(input);
-  return new TypeError(
-    `Failed to fetch ${url}: the destination refused or is unreachable, its CORS headers do not allow this page, ` +
-    "or LeanProxy's egress policy refused it (handlers may not reach loopback, private or link-local addresses " +
-    "nor the node itself unless the node allows the destination with --allow-net; the node's log names it)",
-    { cause: error });
-}
-// Each wrapper is named like the method it wraps (what stack traces and .name show).
-function wrapMethod(target, name, adapt) {
-  const method = target[name];
-  if (typeof method !== "function") return;
-  target[name] = { [name](...args) { return method.apply(this, adapt(args)); } }[name];
-}
-if (globalThis.Cache) {
-  for (const name of ["match", "matchAll", "add", "delete", "keys"]) {
-    wrapMethod(Cache.prototype, name, (args) => { if (args.length) args[0] = nativeRequestOf(args[0]); return args; });
-  }
-  wrapMethod(Cache.prototype, "addAll", (args) => { if (args.length) args[0] = Array.from(args[0], nativeRequestOf); return args; });
-  wrapMethod(Cache.prototype, "put", (args) => { args[0] = nativeRequestOf(args[0]); args[1] = nativeResponseOf(args[1]); return args; });
-}
-if (globalThis.CacheStorage) {
-  wrapMethod(CacheStorage.prototype, "match", (args) => { if (args.length) args[0] = nativeRequestOf(args[0]); return args; });
-}
-for (const name of ["compileStreaming", "instantiateStreaming"]) {
-  wrapMethod(WebAssembly, name, (args) => { args[0] = Promise.resolve(args[0]).then(nativeResponseOf); return args; });
-}
-
 
 // The header list as it goes on the wire: name, value, ...; Set-Cookie values kept apart.
 export function headerList(headers) {
