@@ -50,6 +50,9 @@ public sealed class BrowserHost : IAsyncDisposable
 
     public CdpConnection Connection => Browser.Connection;
 
+    /// <summary>The browser is there and connected (false while it is relaunched, or once it is gone for good).</summary>
+    public bool IsRunning => !_failed.Task.IsCompleted && !Connection.IsClosed;
+
     /// <summary>Completes (with the reason) when the browser is gone for good.</summary>
     public Task<string> Failed => _failed.Task;
 

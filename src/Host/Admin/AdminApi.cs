@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
@@ -13,66 +12,30 @@ using Microsoft.Extensions.Logging;
 namespace LeanProxy.Host.Admin;
 
 /// <summary>
-/// The control plane of a node (PLATFORM.md, "Admin API and CLI"), on its own listener: deploy, list, show, roll back
-/// and delete apps; health and readiness. Every <c>/v1/*</c> call needs <c>Authorization: Bearer TOKEN</c> when the node
-/// has a token (compared in constant time). Errors are JSON <c>{"error", "message"}</c> with a precise status, and a
-/// refused call changes nothing.
+/// The control plane of a node (PLATFORM.md, "Admin API and CLI"), behind its admin listener's token check
+/// (<see cref="AdminListener"/>): deploy, list, show, roll back and delete apps, their KV values and live logs. Errors
+/// are JSON <c>{"error", "message"}</c> with a precise status, and a refused call changes nothing.
 /// </summary>
-internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions options, AdminAuth auth, INodeStatus status, OpsEndpoints ops, Func<string, string> appUrl, ILoggerFactory loggerFactory, CancellationToken stopping) : IProxyRequestHandler
+internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions options, Func<string, string> appUrl, ILoggerFactory loggerFactory, CancellationToken stopping) : IAdminCalls
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("LeanProxy.Admin");
 
-    public async ValueTask<ProxyResponse> HandleAsync(ProxyRequest request, CancellationToken cancellationToken)
+    /// <summary>A <c>/v1/*</c> call that passed the listener's token check (<see cref="AdminListener"/>).</summary>
+    public async ValueTask<ProxyResponse> HandleAsync(ProxyRequest request, string path, string query, CancellationToken cancellationToken)
     {
-        var target = request.TargetString;
-        var query = target.IndexOf('?');
-        var path = query >= 0 ? target[..query] : target;
         var method = request.KnownMethod;
         try
         {
-            switch (path)
-            {
-                case "/healthz" when method is Listener.HttpMethod.Get or Listener.HttpMethod.Head:
-                    return Json(200, new Health("ok"), AdminJsonContext.Default.Health);
-                case "/readyz" when method is Listener.HttpMethod.Get or Listener.HttpMethod.Head:
-                    return Ready();
-            }
-
-            if (await ops.TryHandleAsync(request, path, cancellationToken).ConfigureAwait(false) is { } operations)
-            {
-                return operations;
-            }
-
-            if (!path.StartsWith("/v1/", StringComparison.Ordinal))
-            {
-                return Error(404, "not_found", $"No such endpoint: {path}.");
-            }
-
-            if (!auth.HostAllowed(request))
-            {
-                // Without a token, a page that a DNS name rebinds to loopback would be same-origin: only IP-literal
-                // and localhost Hosts are served.
-                return Error(421, "misdirected", "Without a token the admin API answers only to a loopback address or localhost in Host.");
-            }
-
-            if (!auth.Authorized(request))
-            {
-                NodeLog.Unauthorized(_logger, path, 401);
-                var unauthorized = Error(401, "unauthorized", "This call needs Authorization: Bearer TOKEN (the node's --admin-token-file).");
-                unauthorized.Headers.Add(new("WWW-Authenticate", "Bearer"));
-                return unauthorized;
-            }
-
             var parts = path["/v1/".Length..].Split('/');
             return (parts, method) switch
             {
                 (["apps"], Listener.HttpMethod.Get) => await ListAsync(cancellationToken).ConfigureAwait(false),
-                (["apps", var name], Listener.HttpMethod.Put) => await DeployAsync(name, request, query >= 0 ? target[(query + 1)..] : string.Empty, cancellationToken).ConfigureAwait(false),
+                (["apps", var name], Listener.HttpMethod.Put) => await DeployAsync(name, request, query, cancellationToken).ConfigureAwait(false),
                 (["apps", var name], Listener.HttpMethod.Get) => await ShowAsync(name, cancellationToken).ConfigureAwait(false),
                 (["apps", var name], Listener.HttpMethod.Delete) => await DeleteAsync(name, cancellationToken).ConfigureAwait(false),
                 (["apps", var name, "logs"], Listener.HttpMethod.Get) => await LogsAsync(name, cancellationToken).ConfigureAwait(false),
                 (["apps", var name, "rollback"], Listener.HttpMethod.Post) => await RollbackAsync(name, request, cancellationToken).ConfigureAwait(false),
-                (["apps", var name, "kv", var binding], Listener.HttpMethod.Get) => await KvListAsync(name, binding, query >= 0 ? target[(query + 1)..] : string.Empty, cancellationToken).ConfigureAwait(false),
+                (["apps", var name, "kv", var binding], Listener.HttpMethod.Get) => await KvListAsync(name, binding, query, cancellationToken).ConfigureAwait(false),
                 (["apps", var name, "kv", var binding, var key], Listener.HttpMethod.Get or Listener.HttpMethod.Put or Listener.HttpMethod.Delete) =>
                     await KvKeyAsync(name, binding, Uri.UnescapeDataString(key), request, cancellationToken).ConfigureAwait(false),
                 (["apps"] or ["apps", _] or ["apps", _, "rollback"] or ["apps", _, "logs"] or ["apps", _, "kv", _] or ["apps", _, "kv", _, _], _) => Error(405, "method_not_allowed", $"{request.Method} is not allowed on {path}."),
@@ -83,12 +46,6 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
         {
             return Error(503, "store_unavailable", ex.Message);
         }
-    }
-
-    private ProxyResponse Ready()
-    {
-        var reasons = status.NotReady();
-        return Json(reasons.Count == 0 ? 200 : 503, new Readiness(reasons.Count == 0, reasons, apps.Revision), AdminJsonContext.Default.Readiness);
     }
 
     private async Task<ProxyResponse> DeployAsync(string name, ProxyRequest request, string query, CancellationToken cancellationToken)
@@ -322,16 +279,9 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
         return Error(status, code, message);
     }
 
-    private static ProxyResponse Error(int status, string code, string message) =>
-        Json(status, new ApiError(code, message), AdminJsonContext.Default.ApiError);
+    private static ProxyResponse Error(int status, string code, string message) => AdminResponses.Error(status, code, message);
 
-    private static ProxyResponse Json<T>(int status, T value, JsonTypeInfo<T> type)
-    {
-        var response = new ProxyResponse(status) { Body = JsonSerializer.SerializeToUtf8Bytes(value, type) };
-        response.Headers.Add(new("Content-Type", "application/json"));
-        response.Headers.Add(new("Cache-Control", "no-store"));
-        return response;
-    }
+    private static ProxyResponse Json<T>(int status, T value, JsonTypeInfo<T> type) => AdminResponses.Json(status, value, type);
 
     private sealed class StoreUnreachableException(string message, Exception inner) : Exception(message, inner);
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using LeanProxy.Listener;
 
 namespace LeanProxy.Host.Admin;
 
@@ -46,3 +47,18 @@ public sealed record Readiness(bool Ready, IReadOnlyList<string> Reasons, long R
 [JsonSerializable(typeof(KvList))]
 [JsonSerializable(typeof(Readiness))]
 public sealed partial class AdminJsonContext : JsonSerializerContext;
+
+/// <summary>The JSON responses of an admin listener.</summary>
+internal static class AdminResponses
+{
+    public static ProxyResponse Json<T>(int status, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+    {
+        var response = new ProxyResponse(status) { Body = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(value, type) };
+        response.Headers.Add(new("Content-Type", "application/json"));
+        response.Headers.Add(new("Cache-Control", "no-store"));
+        return response;
+    }
+
+    public static ProxyResponse Error(int status, string code, string message) =>
+        Json(status, new ApiError(code, message), AdminJsonContext.Default.ApiError);
+}

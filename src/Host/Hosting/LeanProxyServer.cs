@@ -108,7 +108,7 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
 
         if (_plan.AdminEndpoint is { } admin)
         {
-            var adminHttp = new HttpDriver(new LateAdmin(this), new HttpListenerOptions { MaxConnections = 64 }, _loggerFactory.CreateLogger("LeanProxy.Admin"));
+            var adminHttp = new HttpDriver(new LateHandler(() => _adminHandler, "starting"), new HttpListenerOptions { MaxConnections = 64 }, _loggerFactory.CreateLogger("LeanProxy.Admin"));
             _admin = Bind("--admin", admin, () => SocketListener.Bind(admin, adminHttp, 64, logger));
         }
     }
@@ -158,7 +158,7 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
         {
             var status = new ServeStatus(this);
             var auth = new Ops.AdminAuth(_plan.AdminToken is { } token ? Ops.AdminAuth.Hash(token) : null);
-            _adminHandler = new Ops.ServeAdmin(status, new Ops.OpsEndpoints(status, auth).Start(), auth, _stopping.Token);
+            _adminHandler = new Ops.AdminListener(status, new Ops.OpsEndpoints(status, auth).Start(), auth, new Ops.AppLogCalls(status, _stopping.Token), _loggerFactory.CreateLogger("LeanProxy.Admin"));
             _admin.Start();
         }
     }
@@ -221,15 +221,6 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
 
-    /// <summary>The admin listener's handler: bound before the app starts; 503 until then.</summary>
-    private sealed class LateAdmin(LeanProxyServer server) : IProxyRequestHandler
-    {
-        public ValueTask<ProxyResponse> HandleAsync(ProxyRequest request, CancellationToken cancellationToken) =>
-            server._adminHandler is { } admin
-                ? admin.HandleAsync(request, cancellationToken)
-                : ValueTask.FromResult(ProxyResponse.Text(503, "Service Unavailable: starting"));
-    }
-
     /// <summary>The single app as the status page and readiness probe see it.</summary>
     private sealed class ServeStatus(LeanProxyServer server) : Ops.INodeStatus
     {
@@ -239,10 +230,12 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
 
         public int? BrowserProcessId => server._browser?.Browser.ProcessId;
 
+        public long Revision => 0;
+
         public IReadOnlyList<string> NotReady()
         {
             var reasons = new List<string>();
-            if (server._browser is not { } browser || browser.Failed.IsCompleted || browser.Connection.IsClosed)
+            if (server._browser is not { IsRunning: true })
             {
                 reasons.Add("the browser is not running");
             }

@@ -71,7 +71,7 @@ public sealed class NodeServer : IServer, IAsyncDisposable
         {
             server._store = AppStores.Open(plan.StoreUri);
             var logger = loggerFactory.CreateLogger("LeanProxy.Listener");
-            var router = new LateRouter(server);
+            var router = new LateHandler(() => server._apps?.Router, "the node is starting");
             var http = new HttpDriver(router, plan.Http, loggerFactory.CreateLogger("LeanProxy.Http"));
             foreach (var endPoint in plan.HttpEndpoints)
             {
@@ -80,7 +80,7 @@ public sealed class NodeServer : IServer, IAsyncDisposable
 
             if (plan.AdminEndpoint is { } admin)
             {
-                var adminHttp = new HttpDriver(new LateAdmin(server), new HttpListenerOptions { MaxBodyBytes = plan.Node.MaxBundleBytes, MaxConnections = 64 }, loggerFactory.CreateLogger("LeanProxy.Admin"));
+                var adminHttp = new HttpDriver(new LateHandler(() => server.AdminHandler, "the node is starting"), new HttpListenerOptions { MaxBodyBytes = plan.Node.MaxBundleBytes, MaxConnections = 64 }, loggerFactory.CreateLogger("LeanProxy.Admin"));
                 server._admin = LeanProxyServer.Bind("--admin", admin, () => SocketListener.Bind(admin, adminHttp, 64, logger));
             }
         }
@@ -93,7 +93,7 @@ public sealed class NodeServer : IServer, IAsyncDisposable
         return server;
     }
 
-    private AdminApi? AdminHandler { get; set; }
+    private Ops.AdminListener? AdminHandler { get; set; }
 
     /// <summary>Reaches the store (retrying within the plan's window), starts the browser and the node's apps, then accepts.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -137,8 +137,9 @@ public sealed class NodeServer : IServer, IAsyncDisposable
 
             var auth = new Ops.AdminAuth(_plan.AdminToken is { } token ? Ops.AdminAuth.Hash(token) : null);
             var status = new NodeStatus(apps, _browser);
-            AdminHandler = new AdminApi(apps, _browser, _plan.Node, auth, status, new Ops.OpsEndpoints(status, auth).Start(),
+            var api = new AdminApi(apps, _browser, _plan.Node,
                 name => publicPort == 80 ? $"http://{name}.{domain}/" : $"http://{name}.{domain}:{publicPort}/", _loggerFactory, _stopping.Token);
+            AdminHandler = new Ops.AdminListener(status, new Ops.OpsEndpoints(status, auth).Start(), auth, api, _loggerFactory.CreateLogger("LeanProxy.Admin"));
         }
 
         foreach (var listener in _public)
@@ -193,21 +194,4 @@ public sealed class NodeServer : IServer, IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-
-    /// <summary>The public listeners' handler: bound before the node's router exists.</summary>
-    private sealed class LateRouter(NodeServer server) : IProxyRequestHandler
-    {
-        public ValueTask<ProxyResponse> HandleAsync(ProxyRequest request, CancellationToken cancellationToken) =>
-            server._apps is { } apps
-                ? apps.Router.HandleAsync(request, cancellationToken)
-                : ValueTask.FromResult(ProxyResponse.Text(503, "Service Unavailable: the node is starting"));
-    }
-
-    private sealed class LateAdmin(NodeServer server) : IProxyRequestHandler
-    {
-        public ValueTask<ProxyResponse> HandleAsync(ProxyRequest request, CancellationToken cancellationToken) =>
-            server.AdminHandler is { } admin
-                ? admin.HandleAsync(request, cancellationToken)
-                : ValueTask.FromResult(ProxyResponse.Text(503, "Service Unavailable: the node is starting"));
-    }
 }

@@ -13,6 +13,8 @@ internal sealed class NodeStatus(NodeApps apps, BrowserHost browser) : INodeStat
 
     public int? BrowserProcessId => browser.Browser.ProcessId;
 
+    public long Revision => apps.Revision;
+
     public IReadOnlyList<string> NotReady()
     {
         var reasons = new List<string>();
@@ -21,7 +23,7 @@ internal sealed class NodeStatus(NodeApps apps, BrowserHost browser) : INodeStat
             reasons.Add($"the store {apps.Store.Description} is unreachable");
         }
 
-        if (browser.Failed.IsCompleted || browser.Connection.IsClosed)
+        if (!browser.IsRunning)
         {
             reasons.Add("the browser is not running");
         }

@@ -17,6 +17,9 @@ internal interface INodeStatus
 
     IReadOnlyList<StatusApp> Apps();
 
+    /// <summary>The store's revision this node has applied (0 without a store of apps).</summary>
+    long Revision { get; }
+
     /// <summary>The browser's process id when this node launched it (for its CPU and memory).</summary>
     int? BrowserProcessId { get; }
 }

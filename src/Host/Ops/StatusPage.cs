@@ -31,9 +31,9 @@ internal static class StatusPage
         html.Append("<h1>LeanProxy ").Append(node.Mode == "node" ? "node " : "app server ").Append(E(NodeIdentity.Name)).Append("</h1><dl>");
         Row(html, "ready", notReady.Count == 0 ? "<span class=\"ok\" id=\"ready\">ready</span>" : "<span class=\"bad\" id=\"ready\">not ready: " + E(string.Join("; ", notReady)) + "</span>");
         Row(html, "store", node.Store is null ? "<span class=\"muted\">none</span>" : E(node.Store));
-        Row(html, "up", E(Uptime()));
-        var (cpu, pss, processes) = ChromiumMetrics.Read();
         using var self = Process.GetCurrentProcess();
+        Row(html, "up", E(Uptime(DateTime.Now - self.StartTime)));
+        var (cpu, pss, processes) = ChromiumMetrics.Read();
         Row(html, "host", E(string.Create(CultureInfo.InvariantCulture, $"{self.TotalProcessorTime.TotalSeconds:0.0} s CPU, {self.WorkingSet64 / 1048576.0:0} MB resident")));
         Row(html, "chromium", processes == 0
             ? "<span class=\"muted\">not measured (attached browser)</span>"
@@ -77,11 +77,7 @@ internal static class StatusPage
     private static string Tabs(List<Engine.Apps.TabSnapshot> hosts) =>
         string.Create(CultureInfo.InvariantCulture, $"{hosts.Sum(h => h.Serving)} / {hosts.Sum(h => h.Stalled)} / {hosts.Sum(h => h.Spare)}");
 
-    private static string Uptime()
-    {
-        var up = DateTime.Now - Process.GetCurrentProcess().StartTime;
-        return up.TotalHours >= 1 ? $"{(int)up.TotalHours} h {up.Minutes} min" : $"{up.Minutes} min {up.Seconds} s";
-    }
+    private static string Uptime(TimeSpan up) => up.TotalHours >= 1 ? $"{(int)up.TotalHours} h {up.Minutes} min" : $"{up.Minutes} min {up.Seconds} s";
 
     private static void Row(StringBuilder html, string name, string valueHtml) =>
         html.Append("<dt>").Append(name).Append("</dt><dd>").Append(valueHtml).Append("</dd>");
