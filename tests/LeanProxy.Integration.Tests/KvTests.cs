@@ -187,25 +187,7 @@ public sealed class KvTests
         using var otherClient = new HttpClient { BaseAddress = other.BaseUri };
         Assert.That(await otherClient.GetStringAsync("/get?k=price", cancellationToken), Is.EqualTo("2"));
         Assert.That(await otherClient.GetStringAsync("/set?k=price&v=3", cancellationToken), Is.EqualTo("ok"));
-        var seen = await EventuallyAsync(client, "/get?k=price", "3", TimeSpan.FromSeconds(10), cancellationToken);
+        var seen = await Eventually.ReadAsync(() => client.GetStringAsync("/get?k=price", cancellationToken), "3", TimeSpan.FromSeconds(10), cancellationToken);
         Assert.That(seen, Is.EqualTo("3"), "the other process's write was seen");
-    }
-
-    private static async Task<string> EventuallyAsync(HttpClient client, string path, string expected, TimeSpan within, CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow + within;
-        string last;
-        do
-        {
-            last = await client.GetStringAsync(path, cancellationToken);
-            if (last == expected)
-            {
-                break;
-            }
-
-            await Task.Delay(50, cancellationToken);
-        }
-        while (DateTime.UtcNow < deadline);
-        return last;
     }
 }

@@ -18,6 +18,10 @@ public sealed class NodeKvTests
         }
     }
 
+    /// <summary>What app shop answers for <paramref name="path"/> on <paramref name="node"/>, read until it is <paramref name="expected"/> (10 s at most).</summary>
+    private static Task<string> EventuallyAsync(NodeHarness node, string path, string expected, CancellationToken cancellationToken) =>
+        Eventually.ReadAsync(async () => (await node.GetAsync("shop", path, cancellationToken)).Body, expected, TimeSpan.FromSeconds(10), cancellationToken);
+
     [Test]
     [CancelAfter(180_000)]
     public async Task KvWritesOnOneNodeAreReadOnTheOtherAndGoWithTheApp(CancellationToken cancellationToken)
@@ -64,23 +68,5 @@ public sealed class NodeKvTests
         Assert.That((await first.CliAsync(cancellationToken, "apps", "delete", "shop")).Code, Is.Zero);
         Assert.That((await first.CliAsync(cancellationToken, "deploy", app, "--name", "shop", "--kv", "KV")).Code, Is.Zero);
         Assert.That(await first.GetAsync("shop", "/get?k=cart", cancellationToken), Is.EqualTo((200, "null")), "deleting an app deleted its namespace");
-    }
-
-    private static async Task<string> EventuallyAsync(NodeHarness node, string path, string expected, CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        string body;
-        do
-        {
-            (_, body) = await node.GetAsync("shop", path, cancellationToken);
-            if (body == expected)
-            {
-                break;
-            }
-
-            await Task.Delay(50, cancellationToken);
-        }
-        while (DateTime.UtcNow < deadline);
-        return body;
     }
 }
