@@ -93,4 +93,10 @@ internal static partial class EngineLog
 
     [LoggerMessage(221, LogLevel.Error, "App {App}: tab {Tab}: the binding {Binding} failed")]
     public static partial void BindingFailed(ILogger logger, string app, int tab, string binding, Exception exception);
+
+    [LoggerMessage(239, LogLevel.Information, "App {App}: tab {Tab} added in {Milliseconds:0} ms, its queue was growing ({Tabs} tab(s) now)")]
+    public static partial void TabAdded(ILogger logger, string app, int tab, double milliseconds, int tabs);
+
+    [LoggerMessage(240, LogLevel.Information, "App {App}: tab {Tab} closed: {Why} ({Tabs} tab(s) now)")]
+    public static partial void TabRemoved(ILogger logger, string app, int tab, string why, int tabs);
 }

@@ -151,6 +151,15 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
     /// <summary>Calls waiting for or running in a tab.</summary>
     public int Outstanding => _pool?.Outstanding ?? 0;
 
+    /// <summary>Live tabs now (between <see cref="AppOptions.Tabs"/> and <see cref="AppOptions.MaxTabs"/>).</summary>
+    public int LiveTabs => _pool?.LiveTabs ?? 0;
+
+    /// <summary>Closes one tab past <see cref="AppOptions.Tabs"/> (the least busy; its calls finish first) and gives it to the budget; false when it has none.</summary>
+    public bool GiveOneTabBack() => _pool?.GiveOneBack() ?? false;
+
+    /// <summary>Gives all of the app's tabs back to <see cref="AppOptions.Budget"/>, once (see <see cref="ITabBudget"/>); the pool grows no more.</summary>
+    public void ReleaseTabs() => _pool?.ReleaseTabs();
+
     public ValueTask<ProxyResponse> HandleAsync(ProxyRequest request, CancellationToken cancellationToken)
     {
         Volatile.Write(ref _lastActivity, Environment.TickCount64);
@@ -225,6 +234,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
         Metrics.EngineMetrics.Stopped(this);
         if (_pool is { } pool)
         {
+            pool.ReleaseTabs();
             await pool.DrainAsync(drain).ConfigureAwait(false);
             await pool.DisposeAsync().ConfigureAwait(false);
         }

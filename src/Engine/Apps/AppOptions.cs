@@ -6,6 +6,19 @@ public sealed record AppOptions
     /// <summary>Tabs in the pool (default: one per core).</summary>
     public int Tabs { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>
+    /// Tabs at most: while every tab has a queue, the pool opens one more (taken from <see cref="Budget"/> when there is
+    /// one), and closes a tab past <see cref="Tabs"/> again once it had nothing to do for <see cref="ExtraTabIdle"/>.
+    /// 0 (the default): <see cref="Tabs"/>, a fixed pool.
+    /// </summary>
+    public int MaxTabs { get; init; }
+
+    /// <summary>How long a tab past <see cref="Tabs"/> may have nothing to do before it is closed.</summary>
+    public TimeSpan ExtraTabIdle { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Where tabs past <see cref="Tabs"/> come from (a node's <c>--max-tabs</c>); null: no limit but <see cref="MaxTabs"/>.</summary>
+    public ITabBudget? Budget { get; init; }
+
     /// <summary>Per-request deadline; on expiry the client gets 504.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -10,8 +10,11 @@ namespace LeanProxy.Engine.Tabs;
 /// replaces tabs that end, re-creates all of them after a browser relaunch, holds calls while no tab is live (a
 /// replacement or a relaunched browser is coming) instead of failing them, and runs the heartbeat that enforces
 /// deadlines and moves queued work off stalled tabs. Which tab takes a call is <see cref="TabPicker"/>'s.
+/// Between <see cref="AppOptions.Tabs"/> and <see cref="AppOptions.MaxTabs"/> it grows — one tab at a time, while even
+/// the least busy tab has <see cref="GrowAt"/> calls — and shrinks again, closing a tab past the first ones once it had
+/// nothing to do for <see cref="AppOptions.ExtraTabIdle"/> (the growth and the shrinking are in TabPool.Growth.cs).
 /// </summary>
-internal sealed class TabPool : ITabOwner, IAsyncDisposable
+internal sealed partial class TabPool : ITabOwner, IAsyncDisposable
 {
     /// <summary>How often deadlines and stalls are checked.</summary>
     internal static readonly TimeSpan HeartbeatPeriod = TimeSpan.FromMilliseconds(100);
@@ -28,7 +31,8 @@ internal sealed class TabPool : ITabOwner, IAsyncDisposable
     private TabPool(AppScope app, bool heartbeat)
     {
         App = app;
-        _tabs = new Tab?[app.Options.Tabs];
+        _tabs = new Tab?[Math.Max(app.Options.Tabs, app.Options.MaxTabs)];
+        _idleSince = new long[_tabs.Length];
         if (heartbeat)
         {
             _heartbeat = new Timer(static state => ((TabPool)state!).Tick(), this, HeartbeatPeriod, HeartbeatPeriod);
@@ -83,7 +87,7 @@ internal sealed class TabPool : ITabOwner, IAsyncDisposable
     /// <summary>Opens every tab (in parallel), then starts the spare in the background.</summary>
     private async Task FillAsync(CancellationToken cancellationToken)
     {
-        var tabs = await Task.WhenAll(Enumerable.Range(0, _tabs.Length).Select(_ => OpenTabAsync(cancellationToken))).ConfigureAwait(false);
+        var tabs = await Task.WhenAll(Enumerable.Range(0, App.Options.Tabs).Select(_ => OpenTabAsync(cancellationToken))).ConfigureAwait(false);
         tabs.CopyTo(_tabs, 0);
         FlushWaiting();
 
@@ -101,6 +105,7 @@ internal sealed class TabPool : ITabOwner, IAsyncDisposable
     public async Task RebindAsync(CancellationToken cancellationToken)
     {
         Volatile.Write(ref _spare, null);
+        DropExtraTabs();
         await App.Pages.ResetContextAsync(cancellationToken).ConfigureAwait(false);
         await FillAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -111,6 +116,10 @@ internal sealed class TabPool : ITabOwner, IAsyncDisposable
         if (TabPicker.ForCall(_tabs) is { } tab)
         {
             tab.Enqueue(call);
+            if (tab.Outstanding >= GrowAt && _tabs.Length > App.Options.Tabs)
+            {
+                Grow();
+            }
         }
         else
         {
@@ -140,9 +149,14 @@ internal sealed class TabPool : ITabOwner, IAsyncDisposable
             return;
         }
 
-        // Promote the spare first, so that retried calls find a live tab.
+        // Promote the spare first, so that retried calls find a live tab. A tab past the first ones is not replaced:
+        // the pool grows again if its queue does.
         var slot = Array.IndexOf(_tabs, tab);
-        if (slot >= 0 && !_stopping)
+        if (slot >= App.Options.Tabs)
+        {
+            RemoveExtra(slot, tab);
+        }
+        else if (slot >= 0 && !_stopping)
         {
             var spare = Interlocked.Exchange(ref _spare, null);
             if (spare is not null && !spare.IsDead)
@@ -261,6 +275,11 @@ internal sealed class TabPool : ITabOwner, IAsyncDisposable
         foreach (var tab in _tabs)
         {
             tab?.Tick(now);
+        }
+
+        if (_tabs.Length > App.Options.Tabs)
+        {
+            ShrinkIdle(now);
         }
 
         foreach (var tab in _tabs)

@@ -42,6 +42,13 @@ public static class NodeCommand
             throw new UsageException($"--max-tabs {options.MaxTabs}: must be at least 1.");
         }
 
+        var appTabs = shared.App.Tabs;
+        var maxAppTabs = options.MaxAppTabs ?? Math.Max(defaults.App.MaxTabs, appTabs);
+        if (options.MaxAppTabs is { } givenMax && (givenMax < appTabs || givenMax > 256))
+        {
+            throw new UsageException($"--max-app-tabs {givenMax}: must be from --tabs ({appTabs}) to 256.");
+        }
+
         if (options.IdleTimeout is { } idle && (idle < 1 || double.IsNaN(idle) || idle > 7 * 86400))
         {
             throw new UsageException($"--idle-timeout {idle.ToString(System.Globalization.CultureInfo.InvariantCulture)}: must be a number of seconds from 1 to 604800.");
@@ -66,7 +73,7 @@ public static class NodeCommand
         var node = defaults with
         {
             Domain = domain,
-            App = shared.App,
+            App = shared.App with { MaxTabs = maxAppTabs },
             MaxTabs = options.MaxTabs ?? defaults.MaxTabs,
             MaxBundleBytes = options.MaxBundle ?? defaults.MaxBundleBytes,
             IdleTimeout = options.IdleTimeout is { } seconds ? TimeSpan.FromSeconds(seconds) : defaults.IdleTimeout,

@@ -19,7 +19,7 @@ public static class ServeCommand
             throw new UsageException("Missing APP: the entry module file or app folder to serve (or --store URI, or $LEANPROXY_STORE, to run a node).");
         }
 
-        foreach (var (flag, given) in new[] { ("--domain", options.Domain is not null), ("--max-tabs", options.MaxTabs is not null), ("--max-bundle", options.MaxBundle is not null), ("--idle-timeout", options.IdleTimeout is not null) })
+        foreach (var (flag, given) in new[] { ("--domain", options.Domain is not null), ("--max-tabs", options.MaxTabs is not null), ("--max-app-tabs", options.MaxAppTabs is not null), ("--max-bundle", options.MaxBundle is not null), ("--idle-timeout", options.IdleTimeout is not null) })
         {
             if (given)
             {

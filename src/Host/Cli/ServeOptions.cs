@@ -28,6 +28,9 @@ public sealed class ServeOptions
     [Option("max-tabs", HelpText = "Node: tabs of all apps together at most (default 4 per core); past it the least recently used app gives its tabs back.")]
     public int? MaxTabs { get; set; }
 
+    [Option("max-app-tabs", HelpText = "Node: tabs one app may grow to while its queue grows (default: number of cores, at least 2); back to --tabs when idle.")]
+    public int? MaxAppTabs { get; set; }
+
     [Option("idle-timeout", HelpText = "Node: an app (not deployed --warm) with no request for this many seconds gives its tabs back (default 300).")]
     public double? IdleTimeout { get; set; }
 

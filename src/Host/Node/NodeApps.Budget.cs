@@ -1,15 +1,27 @@
+using LeanProxy.Engine.Apps;
+
 namespace LeanProxy.Host.Node;
 
 /// <summary>The node's tab budget: who gives tabs back when it is spent, and apps nobody uses.</summary>
 internal sealed partial class NodeApps
 {
     /// <summary>
-    /// Stops the running app (not <paramref name="except"/>, not one kept warm) that is idle and least recently used —
+    /// Takes back a tab an app added while its queue grew; else stops the running app (not <paramref name="except"/>,
+    /// not one kept warm) that is idle and least recently used —
     /// or, when every one is busy, the least recently used — so that its tabs go to an app that has none: an app with a
     /// request waiting is never starved by busy ones. Its requests in flight finish on it. False when there is none.
     /// </summary>
     private async Task<bool> EvictLeastRecentlyUsedAsync(string except)
     {
+        // First a tab an app added while its queue grew (any app, the least recently used first): every app keeps its first.
+        foreach (var grown in _apps.Values.Select(a => a.Running).OfType<AppHost>().Where(h => h.LiveTabs > h.Options.Tabs).OrderBy(h => h.LastActivity))
+        {
+            if (grown.GiveOneTabBack())
+            {
+                return true;
+            }
+        }
+
         var candidates = _apps.Values
             .Where(a => a.Running is not null && a.Desired.Name != except && !a.Desired.Warm)
             .OrderBy(a => a.Running!.Outstanding > 0 ? 1 : 0)

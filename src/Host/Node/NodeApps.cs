@@ -51,8 +51,8 @@ internal sealed partial class NodeApps : IAppHostSource, IAsyncDisposable
 
     public long Revision => Interlocked.Read(ref _revision);
 
-    /// <summary>Tabs of the running app hosts.</summary>
-    public int RunningTabs => _apps.Values.Sum(a => a.Running is null ? 0 : a.Running.Options.Tabs);
+    /// <summary>Tabs held by the app hosts (see <see cref="TabBudget"/>).</summary>
+    public int RunningTabs => _budget.InUse;
 
     /// <summary>Every app the store has (not deleted), with its active version, by name.</summary>
     public IReadOnlyList<(string Name, int Version)> Known() =>
@@ -209,6 +209,8 @@ internal sealed partial class NodeApps : IAppHostSource, IAsyncDisposable
             AppHost next;
             try
             {
+                // The old version gives its tabs back right after the switch: the new one may pass the budget meanwhile.
+                _budget.Take(_options.App.Tabs);
                 next = await StartVersionAsync(change, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -258,8 +260,7 @@ internal sealed partial class NodeApps : IAppHostSource, IAsyncDisposable
             }
 
             // Within the budget, taking tabs from the least recently used apps when it is spent.
-            var tabs = _options.App.Tabs;
-            while (!_budget.TryReserve(tabs, RunningTabs))
+            while (!_budget.TryTake(_options.App.Tabs))
             {
                 if (!await EvictLeastRecentlyUsedAsync(name).ConfigureAwait(false))
                 {
@@ -267,20 +268,13 @@ internal sealed partial class NodeApps : IAppHostSource, IAsyncDisposable
                 }
             }
 
-            try
-            {
-                var desired = app.Desired;
-                var host = await StartVersionAsync(desired, CancellationToken.None).ConfigureAwait(false); // not one client's to cancel
-                app.Running = host;
-                app.RunningVersion = desired.ActiveVersion;
-                app.RunningIdentity = Identity(desired);
-                Router.Swap(name, host);
-                return host;
-            }
-            finally
-            {
-                _budget.EndReservation(tabs);
-            }
+            var desired = app.Desired;
+            var host = await StartVersionAsync(desired, CancellationToken.None).ConfigureAwait(false); // not one client's to cancel
+            app.Running = host;
+            app.RunningVersion = desired.ActiveVersion;
+            app.RunningIdentity = Identity(desired);
+            Router.Swap(name, host);
+            return host;
         }
         catch (Exception ex) when (ex is AppLoadException or MissingExportException or BundleArchiveException)
         {
@@ -293,15 +287,31 @@ internal sealed partial class NodeApps : IAppHostSource, IAsyncDisposable
         }
     }
 
+    /// <summary>Starts a version whose first tabs the caller took from the budget (given back here when the start fails).</summary>
     private async Task<AppHost> StartVersionAsync(StoredApp app, CancellationToken cancellationToken)
     {
-        var stopwatch = Stopwatch.StartNew();
-        var archive = await GetArchiveAsync(app, cancellationToken).ConfigureAwait(false);
-        var bundle = BundleArchive.Read(app.Name, archive);
-        var host = AppHost.Create(bundle, _options.App with { Variables = app.Variables, KvBindings = app.Kv, Version = app.ActiveVersion.ToString(System.Globalization.CultureInfo.InvariantCulture) }, _loggerFactory, Kv);
-        await host.StartAsync(_browser, cancellationToken).ConfigureAwait(false);
-        NodeLog.Started(_logger, app.Name, app.ActiveVersion, stopwatch.ElapsedMilliseconds);
-        return host;
+        try
+        {
+            var stopwatch = Stopwatch.StartNew();
+            var archive = await GetArchiveAsync(app, cancellationToken).ConfigureAwait(false);
+            var bundle = BundleArchive.Read(app.Name, archive);
+            var options = _options.App with
+            {
+                Variables = app.Variables,
+                KvBindings = app.Kv,
+                Version = app.ActiveVersion.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                Budget = _budget,
+            };
+            var host = AppHost.Create(bundle, options, _loggerFactory, Kv);
+            await host.StartAsync(_browser, cancellationToken).ConfigureAwait(false);
+            NodeLog.Started(_logger, app.Name, app.ActiveVersion, stopwatch.ElapsedMilliseconds);
+            return host;
+        }
+        catch
+        {
+            _budget.Give(_options.App.Tabs);
+            throw;
+        }
     }
 
     private async Task<byte[]> GetArchiveAsync(StoredApp app, CancellationToken cancellationToken)
@@ -331,6 +341,7 @@ internal sealed partial class NodeApps : IAppHostSource, IAsyncDisposable
     /// <summary>An old version: requests that picked it just before the switch arrive, then it drains and stops.</summary>
     private async Task RetireAsync(AppHost host)
     {
+        host.ReleaseTabs();
         await Task.Delay(_options.SwitchGrace).ConfigureAwait(false);
         await host.StopAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
     }

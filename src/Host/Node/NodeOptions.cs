@@ -8,8 +8,11 @@ public sealed record NodeOptions
     /// <summary>Apps are reached as NAME.DOMAIN (<c>*.localhost</c> resolves to loopback with no DNS set-up).</summary>
     public string Domain { get; init; } = "localhost";
 
-    /// <summary>The options every app host starts with (its variables come from the store).</summary>
-    public AppOptions App { get; init; } = new() { Tabs = 1, WarmSpare = false };
+    /// <summary>
+    /// The options every app host starts with (its variables come from the store): one tab, growing to one per core
+    /// (at least 2) while its queue grows; no warm spare per app (the node keeps one prepared context for all).
+    /// </summary>
+    public AppOptions App { get; init; } = new() { Tabs = 1, MaxTabs = Math.Max(2, Environment.ProcessorCount), WarmSpare = false };
 
     /// <summary>
     /// Tabs of all apps together at most. An app that needs tabs past it takes them from the least recently used app

@@ -1,37 +1,59 @@
+using LeanProxy.Engine.Apps;
+
 namespace LeanProxy.Host.Node;
 
 /// <summary>
-/// The node's tabs, counted under one lock: the tabs of running app hosts (given by the caller) plus those of starts in
-/// progress (reserved here), so that two apps starting at once cannot both pass the budget.
+/// The node's tabs (--max-tabs), counted under one lock: what each app host holds — its first tabs, charged before it
+/// starts, and the ones its pool adds while its queue grows — so that two apps starting or growing at once cannot both
+/// pass the budget. Every app host gives back all it holds once, when it stops being routed to.
 /// </summary>
-internal sealed class TabBudget(int max)
+internal sealed class TabBudget(int max) : ITabBudget
 {
     private readonly Lock _lock = new();
-    private int _reserved;
+    private int _inUse;
 
     public int Max => max;
 
-    /// <summary>Reserves <paramref name="tabs"/> for a start when <paramref name="running"/> + reserved + them fit.</summary>
-    public bool TryReserve(int tabs, int running)
+    /// <summary>Tabs held by app hosts now (it may pass <see cref="Max"/> for a moment while a new version replaces an old one).</summary>
+    public int InUse
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _inUse;
+            }
+        }
+    }
+
+    public bool TryTake(int tabs)
     {
         lock (_lock)
         {
-            if (running + _reserved + tabs > max)
+            if (_inUse + tabs > max)
             {
                 return false;
             }
 
-            _reserved += tabs;
+            _inUse += tabs;
             return true;
         }
     }
 
-    /// <summary>The start ended (its host now counts as running, or it failed).</summary>
-    public void EndReservation(int tabs)
+    /// <summary>Takes tabs even past the budget: a new version replacing a running one (the old gives its tabs back right after).</summary>
+    public void Take(int tabs)
     {
         lock (_lock)
         {
-            _reserved -= tabs;
+            _inUse += tabs;
+        }
+    }
+
+    public void Give(int tabs)
+    {
+        lock (_lock)
+        {
+            _inUse = Math.Max(0, _inUse - tabs);
         }
     }
 }
