@@ -79,8 +79,8 @@ internal static partial class EngineLog
     [LoggerMessage(227, LogLevel.Information, "KV: the store's log of changes is read again")]
     public static partial void KvFeedBack(ILogger logger);
 
-    [LoggerMessage(228, LogLevel.Information, "App {App}: started in {Milliseconds:0} ms ({Tabs} tab(s) loaded)")]
-    public static partial void AppStarted(ILogger logger, string app, int tabs, double milliseconds);
+    [LoggerMessage(228, LogLevel.Information, "App {App}: started in {Milliseconds:0} ms ({Tabs} tab(s) loaded{Prepared})")]
+    public static partial void AppStarted(ILogger logger, string app, double milliseconds, int tabs, string prepared);
 
     [LoggerMessage(229, LogLevel.Warning, "App {App}: refused a connection: {Refusal} (handlers may not reach loopback, private or link-local addresses, nor this node; --allow-net HOST[:PORT] opens one)")]
     public static partial void EgressRefused(ILogger logger, string app, string refusal);
@@ -99,4 +99,7 @@ internal static partial class EngineLog
 
     [LoggerMessage(240, LogLevel.Information, "App {App}: tab {Tab} closed: {Why} ({Tabs} tab(s) now)")]
     public static partial void TabRemoved(ILogger logger, string app, int tab, string why, int tabs);
+
+    [LoggerMessage(241, LogLevel.Warning, "Preparing a browser context for the next cold start failed: {Reason}")]
+    public static partial void PrepareFailed(ILogger logger, string reason);
 }

@@ -68,7 +68,13 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
     internal static AppHost Create(AppScope app) => new(app.Bundle, app.Options, NullLoggerFactory.Instance, app);
 
     /// <summary>Starts the page server and opens the tabs in <paramref name="browser"/>; returns once the app is loaded in all of them.</summary>
-    public async Task StartAsync(BrowserHost browser, CancellationToken cancellationToken = default)
+    public Task StartAsync(BrowserHost browser, CancellationToken cancellationToken = default) => StartAsync(browser, null, cancellationToken);
+
+    /// <summary>
+    /// Starts the app; with a <paramref name="prepared"/> context (a node's cold start) its page server, proxy, context
+    /// and first tab become the app's, so that only the app's modules remain to load.
+    /// </summary>
+    public async Task StartAsync(BrowserHost browser, PreparedContext? prepared, CancellationToken cancellationToken = default)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         // Imports that cannot work in a page are refused with the app's own file:line before any tab opens.
@@ -86,7 +92,23 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
             throw new AppLoadException(problems[0] + (problems.Count == 1 ? string.Empty : $" (and {problems.Count - 1} more such import(s))"));
         }
 
-        var pageServer = new PageServer(_bundle, _options.Variables, _loggerFactory.CreateLogger("LeanProxy.PageServer"), _options.KvBindings);
+        PageServer pageServer;
+        var policy = new Egress.EgressPolicy(_options.AllowNet);
+        if (prepared is not null && prepared.IsUsable(browser) && prepared.TryAdopt())
+        {
+            pageServer = prepared.PageServer;
+            pageServer.Assign(_bundle, _options.Variables, _options.KvBindings);
+            _egress = prepared.Egress;
+            _egress.Assign(policy, _bundle.Name);
+        }
+        else
+        {
+            prepared = null;
+            pageServer = new PageServer(_bundle, _options.Variables, _loggerFactory.CreateLogger("LeanProxy.PageServer"), _options.KvBindings);
+            _egress = Egress.EgressProxy.Start(policy, _bundle.Name, _loggerFactory.CreateLogger("LeanProxy.Egress"));
+            pageServer.Start();
+        }
+
         _app = new AppScope
         {
             Name = _bundle.Name,
@@ -94,10 +116,9 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
             Options = _options,
             Logger = new AppLogger(_loggerFactory.CreateLogger("LeanProxy.Engine"), _bundle.Name, _options.Version ?? _bundle.Sha256[..12]),
             Bindings = PageBindings.Create(KvBindings()),
-            Pages = new CdpPageFactory(browser, pageServer, _egress = Egress.EgressProxy.Start(new Egress.EgressPolicy(_options.AllowNet), _bundle.Name, _loggerFactory.CreateLogger("LeanProxy.Egress"))),
+            Pages = new CdpPageFactory(browser, pageServer, _egress, prepared),
         };
         _pageServer = pageServer;
-        pageServer.Start();
         try
         {
             _pool = await TabPool.CreateAsync(_app, cancellationToken).ConfigureAwait(false);
@@ -116,7 +137,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
         _browser = browser;
         browser.Register(this);
         var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
-        EngineLog.AppStarted(_app.Logger, _app.Name, _options.Tabs, took.TotalMilliseconds);
+        EngineLog.AppStarted(_app.Logger, _app.Name, took.TotalMilliseconds, _options.Tabs, prepared is null ? string.Empty : ", the first in a context prepared ahead");
         if (!_options.Candidate)
         {
             _app.Stats.ColdStart(took);

@@ -22,8 +22,8 @@ internal sealed class EgressProxy : IAsyncDisposable
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
 
     private readonly Socket _listener;
-    private readonly EgressPolicy _policy;
-    private readonly string _app;
+    private volatile EgressPolicy _policy;
+    private volatile string _app;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<string, byte> _logged = new(StringComparer.Ordinal);
@@ -47,6 +47,13 @@ internal sealed class EgressProxy : IAsyncDisposable
     public string ProxyServer => $"http://127.0.0.1:{EndPoint.Port}";
 
     public static EgressProxy Start(EgressPolicy policy, string app, ILogger logger) => new(policy, app, logger);
+
+    /// <summary>A proxy prepared ahead (<see cref="Apps.PreparedContext"/>) becomes the app's: its policy and its name in the log.</summary>
+    public void Assign(EgressPolicy policy, string app)
+    {
+        _policy = policy;
+        _app = app;
+    }
 
     private async Task AcceptAsync()
     {

@@ -12,16 +12,31 @@ namespace LeanProxy.Engine.Pages;
 /// Opens an app version's pages in the browser: every tab in its own window of the app's own browser context (own
 /// storage, cookies and renderers), directly on the page server's bootstrap page, and waits until the app is loaded.
 /// The context's network goes through the app's <see cref="Egress.EgressProxy"/>, all of it but the app's own page server.
+/// With a <see cref="PreparedContext"/>, the app's first context and first tab are the ones prepared ahead.
 /// </summary>
-internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer, Egress.EgressProxy? egress = null) : IPageFactory
+internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer, Egress.EgressProxy? egress = null, PreparedContext? prepared = null) : IPageFactory
 {
-    private string? _browserContextId;
+    private string? _browserContextId = prepared?.ContextId;
+    private int _preparedContextUnused = prepared is null ? 0 : 1;
+    private CdpSession? _preparedTab = prepared?.TakeTab();
 
     public bool IsAvailable => !browser.Connection.IsClosed;
 
     public async Task ResetContextAsync(CancellationToken cancellationToken)
     {
-        var context = await browser.Connection.SendAsync(
+        if (Interlocked.Exchange(ref _preparedContextUnused, 0) == 1 && prepared!.Connection == browser.Connection && !browser.Connection.IsClosed)
+        {
+            return; // the context prepared ahead is the app's first
+        }
+
+        Interlocked.Exchange(ref _preparedTab, null);
+        Volatile.Write(ref _browserContextId, await CreateContextAsync(browser.Connection, pageServer, egress, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>A new browser context whose network goes through <paramref name="egress"/>, all of it but <paramref name="pageServer"/>.</summary>
+    internal static async Task<string> CreateContextAsync(CdpConnection connection, PageServer pageServer, Egress.EgressProxy? egress, CancellationToken cancellationToken)
+    {
+        var context = await connection.SendAsync(
             CdpMethods.TargetCreateBrowserContext,
             new CreateBrowserContextParams(
                 ProxyServer: egress?.ProxyServer,
@@ -29,7 +44,19 @@ internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer,
             CdpJsonContext.Default.CreateBrowserContextParams,
             CdpJsonContext.Default.CreateBrowserContextResult,
             cancellationToken: cancellationToken).ConfigureAwait(false);
-        Volatile.Write(ref _browserContextId, context.BrowserContextId);
+        return context.BrowserContextId;
+    }
+
+    /// <summary>Opens a tab on <paramref name="url"/> in <paramref name="contextId"/> and attaches to it.</summary>
+    internal static async Task<CdpSession> OpenTargetAsync(CdpConnection connection, Uri url, string? contextId, CancellationToken cancellationToken)
+    {
+        var target = await connection.SendAsync(
+            CdpMethods.TargetCreateTarget,
+            new CreateTargetParams(url.ToString(), contextId, NewWindow: true),
+            CdpJsonContext.Default.CreateTargetParams,
+            CdpJsonContext.Default.CreateTargetResult,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        return await connection.AttachAsync(target.TargetId, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task DisposeContextAsync()
@@ -60,14 +87,11 @@ internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer,
         var connection = browser.Connection;
         var stopwatch = Stopwatch.StartNew();
 
-        // Open the tab directly on the bootstrap page: the app's modules load while we attach and enable below.
-        var target = await connection.SendAsync(
-            CdpMethods.TargetCreateTarget,
-            new CreateTargetParams(pageServer.BootstrapUrl.ToString(), _browserContextId, NewWindow: true),
-            CdpJsonContext.Default.CreateTargetParams,
-            CdpJsonContext.Default.CreateTargetResult,
-            cancellationToken: cancellationToken).ConfigureAwait(false);
-        var session = await connection.AttachAsync(target.TargetId, cancellationToken).ConfigureAwait(false);
+        // The tab prepared ahead has the runtime loaded: only the app's modules remain (adopted below, once the
+        // bindings are there). Otherwise open the tab directly on the bootstrap page: the app's modules load while we
+        // attach and enable below.
+        var adopted = Interlocked.Exchange(ref _preparedTab, null) is { IsEnded: false } preparedTab && preparedTab.Connection == connection ? preparedTab : null;
+        var session = adopted ?? await OpenTargetAsync(connection, pageServer.BootstrapUrl, _browserContextId, cancellationToken).ConfigureAwait(false);
         var page = new CdpPage(tab, session, pageServer.Describe);
         try
         {
@@ -78,6 +102,17 @@ internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer,
             foreach (var name in app.Bindings.Names)
             {
                 await session.SendAsync(CdpMethods.RuntimeAddBinding, new AddBindingParams(name), CdpJsonContext.Default.AddBindingParams, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (adopted is not null)
+            {
+                var expression = "__lpAdopt(" + (pageServer.ImportMap is { } map ? JsonSerializer.Serialize(map, EngineJsonContext.Default.String) : "null") + ")";
+                await session.SendAsync(
+                    CdpMethods.RuntimeEvaluate,
+                    expression,
+                    static (writer, text) => writer.WriteString("expression"u8, text),
+                    static _ => true,
+                    cancellationToken).ConfigureAwait(false);
             }
 
             using var loadTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

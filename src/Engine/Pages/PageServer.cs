@@ -14,7 +14,8 @@ namespace LeanProxy.Engine.Pages;
 /// <summary>
 /// The internal page server of one app version (127.0.0.1, ephemeral port, never exposed): serves the bootstrap
 /// page, the runtime's modules and the files of the app's bundle from memory, so the app's relative imports work.
-/// Built on the same HTTP/1.1 listener as the public one. Each app version gets its own server, hence its own origin.
+/// Built on the same HTTP/1.1 listener as the public one. Each app version gets its own server, hence its own origin;
+/// a server prepared ahead for the next app (<see cref="PreparedContext"/>) serves the runtime until it is assigned one.
 /// </summary>
 internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
 {
@@ -24,30 +25,51 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
     /// <summary>The page runtime's modules (Runtime/*.js), by URL path.</summary>
     internal static readonly FrozenDictionary<string, byte[]> RuntimeModules = LoadRuntime();
 
-    private readonly AppBundle _bundle;
     private readonly ILogger _logger;
-    private readonly byte[] _bootPage;
-    private readonly byte[] _bootModule;
     private readonly ConcurrentQueue<string> _missing = new();
+    private volatile Served? _served;
     private SocketListener? _listener;
 
+    /// <summary>A page server for one app version.</summary>
     public PageServer(AppBundle bundle, IReadOnlyDictionary<string, string> variables, ILogger logger, IReadOnlyList<string>? kvBindings = null)
+        : this(logger)
     {
-        _bundle = bundle;
+        Assign(bundle, variables, kvBindings);
+    }
+
+    /// <summary>A page server prepared ahead (<see cref="PreparedContext"/>): it serves the runtime and a page that loads it, no app until <see cref="Assign"/>.</summary>
+    public PageServer(ILogger logger)
+    {
         _logger = logger;
+    }
+
+    /// <summary>What the server serves once it is an app's: its bundle, bootstrap page and boot module.</summary>
+    private sealed record Served(AppBundle Bundle, byte[] BootPage, byte[] BootModule, string? ImportMap);
+
+    /// <summary>The app version this server serves from now on (once).</summary>
+    public void Assign(AppBundle bundle, IReadOnlyDictionary<string, string> variables, IReadOnlyList<string>? kvBindings = null)
+    {
         // The import map (bare specifiers → files of node_modules) must come before the first module script.
-        var importMap = bundle.Imports.ImportMapJson is { } map
+        var importMap = bundle.Imports.ImportMapJson;
+        var importMapScript = importMap is { } map
             ? $"<script type=\"importmap\">{map.Replace("</", "<\\/", StringComparison.Ordinal)}</script>\n"
             : string.Empty;
-        _bootPage = Encoding.UTF8.GetBytes(BootPage.Replace("<!-- import map -->", importMap, StringComparison.Ordinal));
+        var bootPage = Encoding.UTF8.GetBytes(BootPage.Replace("<!-- app -->", importMapScript + BootScript, StringComparison.Ordinal));
         var config = "{\"env\":" + JsonSerializer.Serialize(new Dictionary<string, string>(variables), EngineJsonContext.Default.DictionaryStringString)
             + ",\"kv\":" + JsonSerializer.Serialize((kvBindings ?? []).ToArray(), EngineJsonContext.Default.StringArray) + "}";
-        _bootModule = Encoding.UTF8.GetBytes(
+        var bootModule = Encoding.UTF8.GetBytes(
             // The runtime first: it installs Request, Response and fetch before the app's modules are evaluated.
             $"import {{ start }} from \"{RuntimePrefix}index.js\";\n" +
             $"import * as app from {JsonSerializer.Serialize(bundle.EntryPath, EngineJsonContext.Default.String)};\n" +
             $"start(app, {config});\n");
+        if (Interlocked.CompareExchange(ref _served, new Served(bundle, bootPage, bootModule, importMap), null) is not null)
+        {
+            throw new InvalidOperationException("The page server already serves an app.");
+        }
     }
+
+    /// <summary>The import map of the app (null when it has none), for a prepared page to add before it loads the app.</summary>
+    public string? ImportMap => _served?.ImportMap;
 
     /// <summary>The page's origin, e.g. http://127.0.0.1:41234.</summary>
     public Uri Origin => new($"http://127.0.0.1:{_listener!.EndPoint.Port}");
@@ -66,8 +88,8 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
 
     /// <summary>Maps a page URL (http://127.0.0.1:port/x.js) back to the app's file, for error messages.</summary>
     public string Describe(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var uri) && _listener is not null && uri.Port == _listener.EndPoint.Port
-            ? _bundle.Describe(Uri.UnescapeDataString(uri.AbsolutePath))
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && _listener is not null && uri.Port == _listener.EndPoint.Port && _served is { } served
+            ? served.Bundle.Describe(Uri.UnescapeDataString(uri.AbsolutePath))
             : url;
 
     public ValueTask<ProxyResponse> HandleAsync(ProxyRequest request, CancellationToken cancellationToken)
@@ -77,22 +99,32 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
             return ValueTask.FromResult(ProxyResponse.Text(405, "Method Not Allowed"));
         }
 
+        // Only to its own pages: a request another site's page made (Sec-Fetch-Site other than same-origin, or none for
+        // the tab's own navigation) is answered as if nothing were here. The egress proxy refuses it before that.
+        if (request.GetHeader("Sec-Fetch-Site") is { } site && site is not ("same-origin" or "none"))
+        {
+            EngineLog.PageServerMissing(_logger, "(a " + site + " request)");
+            return ValueTask.FromResult(ProxyResponse.Text(404, "Not Found"));
+        }
+
+        var served = _served;
         var target = request.TargetString;
         var query = target.IndexOfAny(['?', '#']);
         var path = Uri.UnescapeDataString(query >= 0 ? target[..query] : target);
         return ValueTask.FromResult(path switch
         {
-            Prefix + "index.html" => File(_bootPage, "text/html; charset=utf-8"),
-            Prefix + "boot.js" => File(_bootModule, ContentTypes.JavaScript),
+            Prefix + "index.html" => File(served?.BootPage ?? PreparedPage, "text/html; charset=utf-8"),
+            Prefix + "boot.js" when served is not null => File(served.BootModule, ContentTypes.JavaScript),
+            Prefix + "prepared.js" => File(PreparedModule, ContentTypes.JavaScript),
             "/favicon.ico" => new ProxyResponse(204),
             _ when path.StartsWith(RuntimePrefix, StringComparison.Ordinal) && RuntimeModules.TryGetValue(path, out var module) => File(module, ContentTypes.JavaScript),
-            _ => ServeAppFile(path),
+            _ => ServeAppFile(served, path),
         });
     }
 
-    private ProxyResponse ServeAppFile(string path)
+    private ProxyResponse ServeAppFile(Served? served, string path)
     {
-        if (!_bundle.TryGetFile(path, out var file))
+        if (served is null || !served.Bundle.TryGetFile(path, out var file))
         {
             _missing.Enqueue(path);
             EngineLog.PageServerMissing(_logger, path);
@@ -156,7 +188,30 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
               column: e.colno || 0, stack: e.error && e.error.stack ? String(e.error.stack) : "" });
           });
         </script>
-        <!-- import map -->
-        <script type="module" src="/__leanproxy/boot.js" onerror="__lpSettle({ t: 'fetch-error' })"></script>
+        <!-- app -->
         """;
+
+    private const string BootScript = """<script type="module" src="/__leanproxy/boot.js" onerror="__lpSettle({ t: 'fetch-error' })"></script>""";
+
+    // A prepared page loads the runtime only; __lpAdopt adds the app's import map (Chromium merges import maps added
+    // later) and its boot module, which imports the app's modules and then settles the load like the page above.
+    private static readonly byte[] PreparedPage = Encoding.UTF8.GetBytes(
+        BootPage.Replace("<!-- app -->", """<script type="module" src="/__leanproxy/prepared.js"></script>""", StringComparison.Ordinal));
+
+    private static readonly byte[] PreparedModule = Encoding.UTF8.GetBytes($$"""
+        import "{{RuntimePrefix}}index.js";
+        globalThis.__lpAdopt = (map) => {
+          if (map) {
+            const importMap = document.createElement("script");
+            importMap.type = "importmap";
+            importMap.textContent = map;
+            document.head.append(importMap);
+          }
+          const boot = document.createElement("script");
+          boot.type = "module";
+          boot.src = "/__leanproxy/boot.js";
+          boot.onerror = () => __lpSettle({ t: "fetch-error" });
+          document.head.append(boot);
+        };
+        """);
 }

@@ -27,6 +27,7 @@ internal sealed partial class NodeApps : IAppHostSource, IAsyncDisposable
     private long _revision;
     private volatile bool _storeReachable = true;
     private readonly TabBudget _budget;
+    private readonly LeanProxy.Engine.Pages.SpareContexts? _spares;
 
     public NodeApps(IAppStore store, BrowserHost browser, NodeOptions options, ILoggerFactory loggerFactory)
     {
@@ -36,6 +37,7 @@ internal sealed partial class NodeApps : IAppHostSource, IAsyncDisposable
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("LeanProxy.Node");
         _budget = new TabBudget(options.MaxTabs);
+        _spares = options.PrepareContext ? new LeanProxy.Engine.Pages.SpareContexts(browser, loggerFactory) : null;
         Router = AppRouter.ByHost(options.Domain, this);
         Kv = store is SqlAppStore sql ? new LeanProxy.Engine.Kv.KvStoreHandle(sql, loggerFactory.CreateLogger("LeanProxy.Kv")) : null;
     }
@@ -79,6 +81,7 @@ internal sealed partial class NodeApps : IAppHostSource, IAsyncDisposable
         }
 
         _following = FollowAsync(_stop.Token);
+        _spares?.Prepare();
     }
 
     /// <summary>Starts an app kept warm in the background (its failure is logged by <see cref="GetAsync"/>).</summary>
@@ -303,7 +306,7 @@ internal sealed partial class NodeApps : IAppHostSource, IAsyncDisposable
                 Budget = _budget,
             };
             var host = AppHost.Create(bundle, options, _loggerFactory, Kv);
-            await host.StartAsync(_browser, cancellationToken).ConfigureAwait(false);
+            await host.StartAsync(_browser, _spares?.TryTake(), cancellationToken).ConfigureAwait(false);
             NodeLog.Started(_logger, app.Name, app.ActiveVersion, stopwatch.ElapsedMilliseconds);
             return host;
         }
@@ -356,6 +359,11 @@ internal sealed partial class NodeApps : IAppHostSource, IAsyncDisposable
         }
 
         await Task.WhenAll(_apps.Values.Select(a => a.Running).OfType<AppHost>().Select(h => h.StopAsync(drain))).ConfigureAwait(false);
+        if (_spares is not null)
+        {
+            await _spares.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (Kv is not null)
         {
             await Kv.DisposeAsync().ConfigureAwait(false);
