@@ -102,4 +102,7 @@ internal static partial class EngineLog
 
     [LoggerMessage(241, LogLevel.Warning, "Preparing a browser context for the next cold start failed: {Reason}")]
     public static partial void PrepareFailed(ILogger logger, string reason);
+
+    [LoggerMessage(242, LogLevel.Information, "A browser context is prepared for the next cold start ({Milliseconds:0} ms)")]
+    public static partial void Prepared(ILogger logger, double milliseconds);
 }

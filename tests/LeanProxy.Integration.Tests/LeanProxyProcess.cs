@@ -145,6 +145,26 @@ internal sealed class LeanProxyProcess : IAsyncDisposable
     }
 
     /// <summary>Waits for the process to exit and returns its exit code.</summary>
+    /// <summary>Waits until stderr has had <paramref name="text"/> <paramref name="times"/> times (the test's own timeout bounds it).</summary>
+    public async Task WaitForLogAsync(string text, CancellationToken cancellationToken, int times = 1)
+    {
+        while (CountOf(Stderr, text) < times)
+        {
+            await Task.Delay(20, cancellationToken);
+        }
+    }
+
+    private static int CountOf(string text, string part)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
     public async Task<int> WaitForExitAsync(CancellationToken cancellationToken)
     {
         await _process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);

@@ -67,9 +67,13 @@ internal sealed class NodeHarness : IAsyncDisposable
     }
 
     /// <summary>GET PATH of app NAME through this node (Host: NAME.localhost:PORT).</summary>
-    public async Task<(int Status, string Body)> GetAsync(string app, string path, CancellationToken cancellationToken)
+    public Task<(int Status, string Body)> GetAsync(string app, string path, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Get, app, path, cancellationToken);
+
+    /// <summary>METHOD PATH of app NAME through this node.</summary>
+    public async Task<(int Status, string Body)> SendAsync(HttpMethod method, string app, string path, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{HttpPort}{path}");
+        using var request = new HttpRequestMessage(method, $"http://127.0.0.1:{HttpPort}{path}");
         request.Headers.Host = $"{app}.localhost:{HttpPort}";
         using var response = await Client.SendAsync(request, cancellationToken);
         return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));

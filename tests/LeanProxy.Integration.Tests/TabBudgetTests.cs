@@ -51,6 +51,37 @@ public sealed class TabBudgetTests
 
     [Test]
     [CancelAfter(120_000)]
+    public async Task AnAppWhoseQueueGrowsGetsATabAndGivesItBackToAnAppThatHasNone(CancellationToken cancellationToken)
+    {
+        await using var node = await NodeHarness.StartAsync("sqlite:" + Path.Combine(_root, "store.db"), admin: true, cancellationToken, "--max-tabs", "2", "--max-app-tabs", "2");
+        foreach (var name in new[] { "alpha", "beta" })
+        {
+            Assert.That((await node.CliAsync(cancellationToken, "deploy", LeanProxyProcess.AppPath("hostile"), "--name", name)).Code, Is.Zero);
+        }
+
+        // Twelve requests at once that each wait 300 ms in the page: the queue grows, a second tab opens.
+        var load = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => node.GetAsync("alpha", "/sleep?ms=300", cancellationToken)));
+        Assert.That(load, Is.All.EqualTo((200, "slept")));
+        await node.Process.WaitForLogAsync("App alpha: tab 1 added in", cancellationToken);
+        Assert.That(node.Process.Stderr, Does.Contain("its queue was growing (2 tab(s) now)"));
+
+        // The budget (2) is spent: beta, with no tab, takes alpha's second one; alpha keeps its first and serves.
+        Assert.That(await node.GetAsync("beta", "/count", cancellationToken), Is.EqualTo((200, "1")));
+        Assert.That(node.Process.Stderr, Does.Contain("App alpha: tab 1 closed: another app needed a tab (1 tab(s) now)"));
+        Assert.That(node.Process.Stderr, Does.Not.Contain("App alpha version 1 stopped on this node"), "a grown tab goes first, not the whole app");
+        Assert.That(await node.GetAsync("alpha", "/count", cancellationToken), Is.EqualTo((200, "1")));
+    }
+
+    [Test]
+    public async Task MaxAppTabsBelowTabsIsAUsageError()
+    {
+        await using var host = LeanProxyProcess.Start("serve", "--store", "sqlite:" + Path.Combine(_root, "store.db"), "--tabs", "3", "--max-app-tabs", "2");
+        Assert.That(await host.WaitForExitAsync(CancellationToken.None), Is.EqualTo(2));
+        Assert.That(host.Stderr, Does.Contain("--max-app-tabs 2: must be from --tabs (3) to 256."));
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
     public async Task AnIdleAppGivesItsTabsBackAndStartsAgainOnItsNextRequest(CancellationToken cancellationToken)
     {
         await using var node = await NodeHarness.StartAsync("sqlite:" + Path.Combine(_root, "store.db"), admin: true, cancellationToken, "--idle-timeout", "1");

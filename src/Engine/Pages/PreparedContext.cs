@@ -167,7 +167,10 @@ public sealed class SpareContexts(BrowserHost browser, ILoggerFactory loggerFact
 
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
             timeout.CancelAfter(TimeSpan.FromSeconds(30));
-            return await PreparedContext.PrepareAsync(browser, loggerFactory, timeout.Token).ConfigureAwait(false);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var prepared = await PreparedContext.PrepareAsync(browser, loggerFactory, timeout.Token).ConfigureAwait(false);
+            EngineLog.Prepared(_logger, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return prepared;
         }
         catch (Exception ex) when (ex is CdpException or CdpClosedException or OperationCanceledException or TimeoutException or JsonException)
         {
