@@ -94,6 +94,7 @@ public sealed class AppStats
     internal void ColdStart(TimeSpan took)
     {
         EngineMetrics.ColdStarts.WithLabels(App).Inc();
+        EngineMetrics.CountColdStart();
         EngineMetrics.ColdStartDuration.WithLabels(App).Observe(took.TotalSeconds);
     }
 

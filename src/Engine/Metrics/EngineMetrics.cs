@@ -23,6 +23,13 @@ public static class EngineMetrics
     internal static readonly Counter ColdStarts = Prometheus.Metrics.CreateCounter(
         "leanproxy_cold_starts_total", "App versions started on this node (their tabs opened and the app loaded).", "app");
 
+    /// <summary>Cold starts of this process, every app together (what <c>leanproxy bench --apps</c> reads).</summary>
+    public static long ColdStartCount => Interlocked.Read(ref s_coldStarts);
+
+    private static long s_coldStarts;
+
+    internal static void CountColdStart() => Interlocked.Increment(ref s_coldStarts);
+
     internal static readonly Histogram ColdStartDuration = Prometheus.Metrics.CreateHistogram(
         "leanproxy_cold_start_duration_seconds", "How long an app version took to start, by app.",
         new HistogramConfiguration { LabelNames = ["app"], Buckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });

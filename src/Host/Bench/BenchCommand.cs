@@ -59,6 +59,24 @@ public static class BenchCommand
 
     public static async Task<int> RunAsync(BenchOptions options, TextWriter stdout, TextWriter stderr)
     {
+        if (options.Apps is { } apps)
+        {
+            foreach (var (flag, given) in new[] { ("--tabs", options.Tabs), ("--connections", options.Connections), ("--path", options.Path), ("--protocol", options.Protocol), ("--message", options.Message) })
+            {
+                if (given is not null)
+                {
+                    throw new UsageException($"{flag} is not for bench --apps (it measures GET / of each app).");
+                }
+            }
+
+            return await AppsBench.RunAsync(options, apps, ParseDuration(options.Duration), stdout, stderr).ConfigureAwait(false);
+        }
+
+        if (options.MaxTabs is not null)
+        {
+            throw new UsageException("--max-tabs is for bench --apps N.");
+        }
+
         var tabs = ParseList("--tabs", options.Tabs, [1, 2]);
         var connections = ParseList("--connections", options.Connections, [1, 64]);
         var duration = ParseDuration(options.Duration);

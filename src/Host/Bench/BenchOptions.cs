@@ -30,6 +30,12 @@ public sealed class BenchOptions
     [Option("message", HelpText = "The request-reply message for tcp and udp (default \"ping\\n\").")]
     public string? Message { get; set; }
 
+    [Option("apps", HelpText = "Measure a node instead: deploy APP N times (a temporary SQLite store) and report cold starts, N apps round-robin within --max-tabs, memory per warm app, and one hot app beside 50 idle ones.")]
+    public int? Apps { get; set; }
+
+    [Option("max-tabs", HelpText = "With --apps: the node's tab budget for the round-robin (default 8).")]
+    public int? MaxTabs { get; set; }
+
     [Option("json", HelpText = "Print one JSON document on stdout instead of the table.")]
     public bool Json { get; set; }
 }

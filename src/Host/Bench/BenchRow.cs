@@ -21,4 +21,5 @@ public sealed record BenchReport(string App, string Path, double DurationSeconds
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(BenchReport))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(AppsBenchReport))]
 internal sealed partial class BenchJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

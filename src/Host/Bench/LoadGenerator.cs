@@ -9,11 +9,16 @@ namespace LeanProxy.Host.Bench;
 /// A small closed-loop HTTP/1.1 load generator: N keep-alive connections, each sending the next GET as soon as the
 /// previous response (Content-Length or chunked) is read. Records every latency; counts non-2xx and socket errors.
 /// </summary>
-public sealed class LoadGenerator(IPEndPoint target, string path, BenchProtocol protocol = BenchProtocol.Http, string message = "ping\n")
+/// With <paramref name="hosts"/>, the requests go to those Host names in turn (a node's apps, round-robin).
+public sealed class LoadGenerator(IPEndPoint target, string path, BenchProtocol protocol = BenchProtocol.Http, string message = "ping\n", IReadOnlyList<string>? hosts = null)
 {
-    private readonly byte[] _request = protocol == BenchProtocol.Http
-        ? Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {target}\r\nUser-Agent: leanproxy-bench\r\n\r\n")
-        : Encoding.UTF8.GetBytes(message);
+    private readonly byte[][] _requests = protocol == BenchProtocol.Http
+        ? [.. (hosts ?? [target.ToString()]).Select(host => Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: leanproxy-bench\r\n\r\n"))]
+        : [Encoding.UTF8.GetBytes(message)];
+
+    private long _next;
+
+    private byte[] NextRequest() => _requests.Length == 1 ? _requests[0] : _requests[(int)((ulong)Interlocked.Increment(ref _next) % (ulong)_requests.Length)];
 
     public long Completed;
 
@@ -56,7 +61,7 @@ public sealed class LoadGenerator(IPEndPoint target, string path, BenchProtocol 
             var started = Stopwatch.GetTimestamp();
             try
             {
-                await socket.SendAsync(_request, SocketFlags.None, stop).ConfigureAwait(false);
+                await socket.SendAsync(NextRequest(), SocketFlags.None, stop).ConfigureAwait(false);
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
                 timeout.CancelAfter(TimeSpan.FromSeconds(1));
                 await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token).ConfigureAwait(false);
@@ -90,8 +95,9 @@ public sealed class LoadGenerator(IPEndPoint target, string path, BenchProtocol 
                 while (!stop.IsCancellationRequested)
                 {
                     var started = Stopwatch.GetTimestamp();
-                    await socket.SendAsync(_request, SocketFlags.None, stop).ConfigureAwait(false);
-                    var status = await readReply(socket, buffer, _request.Length, stop).ConfigureAwait(false);
+                    var request = NextRequest();
+                    await socket.SendAsync(request, SocketFlags.None, stop).ConfigureAwait(false);
+                    var status = await readReply(socket, buffer, request.Length, stop).ConfigureAwait(false);
                     latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                     Interlocked.Increment(ref Completed);
                     if (status is < 200 or > 299)

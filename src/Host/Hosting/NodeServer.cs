@@ -61,6 +61,15 @@ public sealed class NodeServer : IServer, IAsyncDisposable
         _public.Select(l => $"http://{EndpointParser.Format(l.EndPoint)}")
             .Concat(_admin is null ? [] : [$"admin http://{EndpointParser.Format(_admin.EndPoint)}"]);
 
+    /// <summary>The node's apps once started (for <c>leanproxy bench --apps</c>).</summary>
+    internal NodeApps? Apps => _apps;
+
+    /// <summary>The browser once started.</summary>
+    internal BrowserHost? Browser => _browser;
+
+    /// <summary>The first public listener's address.</summary>
+    internal IPEndPoint FirstEndPoint => _public[0].EndPoint;
+
     public Task<string> Failed => _browser?.Failed ?? new TaskCompletionSource<string>().Task;
 
     /// <summary>Opens the store (not yet connected) and binds every listener; throws <see cref="ListenerBindException"/> or <see cref="ArgumentException"/>.</summary>
