@@ -36,6 +36,9 @@ internal sealed class LeanProxyProcess : IAsyncDisposable
     /// <summary>The admin listener's address ("listening admin http://…"), once it is listening.</summary>
     public Task<Uri> AdminUri => _admin.Task;
 
+    /// <summary>The first public listener's address, once its "listening" line came.</summary>
+    public Task<Uri> Listening => _listening.Task;
+
     public string Stdout
     {
         get
@@ -63,17 +66,34 @@ internal sealed class LeanProxyProcess : IAsyncDisposable
     public static LeanProxyProcess Start(params string[] args) => Start(null, args);
 
     /// <summary>Starts the binary with <paramref name="args"/> and, besides its own TMPDIR, <paramref name="environment"/>.</summary>
-    public static LeanProxyProcess Start(IReadOnlyDictionary<string, string>? environment, params string[] args)
+    public static LeanProxyProcess Start(IReadOnlyDictionary<string, string>? environment, params string[] args) => Start(environment, asNobody: false, args);
+
+    /// <summary>Starts the binary as the unprivileged user nobody (through setpriv; the caller is root), its TMPDIR and HOME its own.</summary>
+    public static LeanProxyProcess StartAsNobody(params string[] args) => Start(null, asNobody: true, args);
+
+    private static LeanProxyProcess Start(IReadOnlyDictionary<string, string>? environment, bool asNobody, string[] args)
     {
         var temp = Path.Combine(Path.GetTempPath(), "lp-test-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(temp);
-        var startInfo = new ProcessStartInfo("dotnet")
+        var startInfo = new ProcessStartInfo(asNobody ? "setpriv" : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (asNobody && !OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute);
+            foreach (var arg in new[] { "--reuid=nobody", "--regid=nogroup", "--clear-groups", "dotnet" })
+            {
+                startInfo.ArgumentList.Add(arg);
+            }
+
+            startInfo.Environment["HOME"] = temp;
+            startInfo.Environment["DOTNET_CLI_HOME"] = temp;
+        }
+
         startInfo.ArgumentList.Add(Binary);
         foreach (var arg in args)
         {
