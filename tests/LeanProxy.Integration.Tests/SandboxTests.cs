@@ -17,7 +17,7 @@ public sealed class SandboxTests
             Assert.Ignore("Needs root to start the binary as the user nobody; as a user already, every test runs sandboxed.");
         }
 
-        if (new[] { LeanProxyProcess.Binary, LeanProxyProcess.AppPath("echo") }.FirstOrDefault(p => !ReachableByOthers(p)) is { } hidden)
+        if (new[] { LeanProxyProcess.Binary, LeanProxyProcess.AppPath("echo"), System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory() }.FirstOrDefault(p => !ReachableByOthers(p)) is { } hidden)
         {
             Assert.Ignore($"{hidden} is in a folder other users cannot enter (clone the repository where they can to run this test).");
         }
