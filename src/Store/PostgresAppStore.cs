@@ -28,8 +28,10 @@ public sealed class PostgresAppStore : SqlAppStore
 
     // 23505 unique violation (a schema version claimed twice; concurrent CREATE TABLE in the catalog), 42P07 a table
     // made meanwhile, 40001 a serialization failure (CockroachDB's "retry this transaction"), 40P01 a deadlock.
+    // 42710 and 42P07: two nodes running CREATE TABLE IF NOT EXISTS at once — one of them can still fail creating the
+    // table's row type ("type lp_schema already exists") or the table; the next attempt finds it there.
     protected override bool IsConcurrentChange(Exception exception) =>
-        exception is PostgresException { SqlState: "23505" or "42P07" or "40001" or "40P01" };
+        exception is PostgresException { SqlState: "23505" or "42P07" or "42710" or "40001" or "40P01" };
 
     // Statements sent together (one Sync) run in one implicit transaction: one round trip instead of four.
     protected override Task WriteAtomicallyAsync(DbConnection connection, string[] statements, CancellationToken cancellationToken, params (string Name, object Value)[] parameters) =>
