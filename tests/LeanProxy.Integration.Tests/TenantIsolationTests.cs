@@ -33,6 +33,7 @@ public sealed class TenantIsolationTests
             var r = own.RootElement;
             Assert.That((r.GetProperty("local").GetString(), r.GetProperty("idb").GetString(), r.GetProperty("cache").GetString()), Is.EqualTo(("alpha-secret", "alpha-secret", "alpha-secret")), "the writes worked");
             Assert.That(r.GetProperty("cookie").GetString(), Does.Contain("secret=alpha-secret"));
+            Assert.That(r.GetProperty("workers").EnumerateArray().Select(w => w.GetString()), Has.One.EndsWith("/tenant/"), "the service worker registered");
         }
 
         using (var other = JsonDocument.Parse((await node.GetAsync("beta", "/read", cancellationToken)).Body))
@@ -44,6 +45,7 @@ public sealed class TenantIsolationTests
             Assert.That(r.GetProperty("idb").ValueKind, Is.EqualTo(JsonValueKind.Null), "IndexedDB");
             Assert.That(r.GetProperty("cache").ValueKind, Is.EqualTo(JsonValueKind.Null), "Cache API");
             Assert.That(r.GetProperty("caches").GetArrayLength(), Is.Zero, "cache names");
+            Assert.That(r.GetProperty("workers").GetArrayLength(), Is.Zero, "service workers");
         }
 
         // alpha's page server (its origin, its bundle), the node's admin API and public listener: all refused.
@@ -51,6 +53,19 @@ public sealed class TenantIsolationTests
         Assert.That(alphaOrigin, Does.StartWith("http://127.0.0.1:"));
         var betaOrigin = (await node.GetAsync("beta", "/origin", cancellationToken)).Body;
         Assert.That(betaOrigin, Is.Not.EqualTo(alphaOrigin), "each app version has its own origin");
+
+        // alpha's page server serves its files to its own pages only: a request another site's page made gets 404.
+        using (var direct = new HttpClient())
+        {
+            Assert.That((await direct.GetAsync(alphaOrigin + "/index.js", cancellationToken)).StatusCode, Is.EqualTo(HttpStatusCode.OK), "its own page's request");
+            foreach (var site in new[] { "same-site", "cross-site" })
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, alphaOrigin + "/index.js");
+                request.Headers.Add("Sec-Fetch-Site", site);
+                Assert.That((await direct.SendAsync(request, cancellationToken)).StatusCode, Is.EqualTo(HttpStatusCode.NotFound), site);
+            }
+        }
+
         foreach (var target in new[] { alphaOrigin + "/index.js", node.AdminUrl + "/healthz", $"http://localhost:{node.HttpPort}/", $"http://127.0.0.1:{node.HttpPort}/" })
         {
             var (status, body) = await node.GetAsync("beta", "/fetch?url=" + Uri.EscapeDataString(target), cancellationToken);

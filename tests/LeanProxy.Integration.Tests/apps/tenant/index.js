@@ -33,6 +33,7 @@ export default {
         document.cookie = `secret=${value}; path=/; max-age=3600`;
         await idbDo("readwrite", (store) => store.put(value, "secret"));
         await (await caches.open("tenant-cache")).put("/secret", new Response(value));
+        await navigator.serviceWorker.register("/sw.js", { scope: "/tenant/" });
         return new Response("written");
       }
       case "/read":
@@ -44,6 +45,7 @@ export default {
           cache: await (await caches.match("/secret"))?.text() ?? null,
           caches: await caches.keys(),
           databases: (await indexedDB.databases()).map((d) => d.name),
+          workers: (await navigator.serviceWorker.getRegistrations()).map((r) => r.scope),
         });
       case "/fetch":
         try {
