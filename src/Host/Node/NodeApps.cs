@@ -306,7 +306,19 @@ internal sealed partial class NodeApps : IAppHostSource, IAsyncDisposable
                 Budget = _budget,
             };
             var host = AppHost.Create(bundle, options, _loggerFactory, Kv);
-            await host.StartAsync(_browser, _spares?.TryTake(), cancellationToken).ConfigureAwait(false);
+            var prepared = _spares?.TryTake();
+            try
+            {
+                await host.StartAsync(_browser, prepared, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (prepared is not null)
+                {
+                    await prepared.DisposeAsync().ConfigureAwait(false); // nothing when the app took it over
+                }
+            }
+
             NodeLog.Started(_logger, app.Name, app.ActiveVersion, stopwatch.ElapsedMilliseconds);
             return host;
         }
