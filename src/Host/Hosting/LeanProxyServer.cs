@@ -129,17 +129,32 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
     /// <summary>Starts the browser and the app (loaded in every tab), then accepts on every listener.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var bundle = AppBundle.Load(_plan.AppPath);
+        // Chromium starts first (its launch is most of the start-up); the app is read and its imports resolved meanwhile.
+        var browser = Task.Run(() => BrowserHost.StartAsync(_plan.Browser, _loggerFactory, cancellationToken), CancellationToken.None);
+        AppBundle bundle;
         KvStoreHandle? kv = null;
-        if (_plan.App.KvBindings.Count > 0)
+        try
         {
-            var uri = _plan.KvStoreUri ?? "sqlite:" + Path.Combine(bundle.SourceRoot!, ".leanproxy", "state", "kv.db");
-            _kvStore = (SqlAppStore)AppStores.Open(uri);
-            kv = _kv = new KvStoreHandle(_kvStore, _loggerFactory.CreateLogger("LeanProxy.Kv"));
-            HostLog.KvStore(_loggerFactory.CreateLogger("LeanProxy"), string.Join(", ", _plan.App.KvBindings), _kvStore.Description);
+            bundle = AppBundle.Load(_plan.AppPath);
+            _ = bundle.Imports;
+            if (_plan.App.KvBindings.Count > 0)
+            {
+                var uri = _plan.KvStoreUri ?? "sqlite:" + Path.Combine(bundle.SourceRoot!, ".leanproxy", "state", "kv.db");
+                _kvStore = (SqlAppStore)AppStores.Open(uri);
+                kv = _kv = new KvStoreHandle(_kvStore, _loggerFactory.CreateLogger("LeanProxy.Kv"));
+                HostLog.KvStore(_loggerFactory.CreateLogger("LeanProxy"), string.Join(", ", _plan.App.KvBindings), _kvStore.Description);
+            }
+        }
+        catch
+        {
+            // The app's error is the one to report; the browser, if it started, is ours to stop (StopAsync closes it).
+            await ((Task)browser).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            _browser = browser.IsCompletedSuccessfully ? browser.Result : null;
+            throw;
         }
 
-        _browser = await BrowserHost.StartAsync(_plan.Browser, _loggerFactory, cancellationToken).ConfigureAwait(false);
+        _browser = await browser.ConfigureAwait(false);
+
         var app = AppHost.Create(bundle, _plan.App with { RequiredExports = _plan.RequiredExports }, _loggerFactory, kv);
         await app.StartAsync(_browser, cancellationToken).ConfigureAwait(false);
         _app = app;
