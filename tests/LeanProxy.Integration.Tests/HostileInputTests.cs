@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace LeanProxy.Integration.Tests;
+
+/// <summary>
+/// Bad input through the real binary: 10,000 requests mutated at random (bytes replaced, inserted, removed, cut short)
+/// against a running node. Each gets an answer or a close — never a hang — and the node stays healthy and serves the
+/// next good request.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class HostileInputTests
+{
+    private const int Requests = 10_000;
+
+    [Test]
+    [CancelAfter(300_000)]
+    public async Task TenThousandMutatedRequestsEachGetAnAnswerOrACloseAndTheNodeServesOn(CancellationToken cancellationToken)
+    {
+        var root = Directory.CreateTempSubdirectory("lp-hostile-").FullName;
+        try
+        {
+            await using var node = await NodeHarness.StartAsync("sqlite:" + Path.Combine(root, "store.db"), admin: true, cancellationToken);
+            Assert.That((await node.CliAsync(cancellationToken, "deploy", LeanProxyProcess.AppPath("hostile"), "--name", "app")).Code, Is.Zero);
+            Assert.That(await node.GetAsync("app", "/count", cancellationToken), Is.EqualTo((200, "1")));
+
+            var seeds = new[]
+            {
+                "GET /count HTTP/1.1\r\nHost: app.localhost\r\n\r\n",
+                "POST /count HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 5\r\n\r\nhello",
+                "POST /count HTTP/1.1\r\nHost: app.localhost\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nT: 1\r\n\r\n",
+                "GET /count?x=%20y HTTP/1.0\r\nHost: app.localhost\r\nConnection: keep-alive\r\nX-A: 1\r\n\r\n",
+            };
+            var outcomes = new ConcurrentDictionary<string, int>();
+            var endPoint = new IPEndPoint(IPAddress.Loopback, node.HttpPort);
+            var next = -1;
+            await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < Requests)
+                {
+                    var random = new Random(i);
+                    var bytes = Mutate(Encoding.ASCII.GetBytes(seeds[i % seeds.Length]), random);
+                    outcomes.AddOrUpdate(await ExchangeAsync(endPoint, bytes, cancellationToken), 1, (_, n) => n + 1);
+                }
+            }));
+
+            TestContext.Out.WriteLine(string.Join(", ", outcomes.OrderByDescending(o => o.Value).Select(o => $"{o.Key}: {o.Value}")));
+            Assert.That(outcomes.Keys, Has.None.EqualTo("hang"), "every exchange ended within 10 s");
+            Assert.That(outcomes.Keys.Where(k => k.StartsWith("5", StringComparison.Ordinal) && k is not ("501" or "505")), Is.Empty, "no server error: bad input is the client's (4xx), or a version or coding not implemented");
+            Assert.That(outcomes.Keys.Where(k => k.StartsWith("4", StringComparison.Ordinal)), Is.Not.Empty, "the mutations did reach the parser's refusals");
+            Assert.That(node.Process.HasExited, Is.False);
+            Assert.That((await node.GetAsync("app", "/count", cancellationToken)).Status, Is.EqualTo(200), "the next good request is served");
+            using var health = await node.Client.GetAsync(node.AdminUrl + "/healthz", cancellationToken);
+            Assert.That(health.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>One to four random edits, sometimes cut short.</summary>
+    private static byte[] Mutate(byte[] bytes, Random random)
+    {
+        var list = bytes.ToList();
+        for (var edits = random.Next(1, 5); edits > 0; edits--)
+        {
+            var at = random.Next(list.Count + 1);
+            var b = random.Next(4) == 0 ? (byte)random.Next(256) : (byte)"\r\n :\t0aZ/%;,\"-"[random.Next(14)];
+            switch (random.Next(3))
+            {
+                case 0 when at < list.Count: list[at] = b; break;
+                case 1: list.Insert(at, b); break;
+                default: if (at < list.Count) list.RemoveAt(at); break;
+            }
+        }
+
+        if (random.Next(8) == 0)
+        {
+            list = list.Take(random.Next(list.Count + 1)).ToList();
+        }
+
+        return [.. list];
+    }
+
+    /// <summary>Sends the bytes, ends the sending side, and reads until the node closes: the first status code, "close" for none, "hang" past 10 s.</summary>
+    private static async Task<string> ExchangeAsync(IPEndPoint endPoint, byte[] bytes, CancellationToken cancellationToken)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(endPoint, cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        var received = new MemoryStream();
+        try
+        {
+            await socket.SendAsync(bytes, SocketFlags.None, timeout.Token);
+            socket.Shutdown(SocketShutdown.Send);
+            var buffer = new byte[8192];
+            int read;
+            while ((read = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token)) > 0)
+            {
+                received.Write(buffer, 0, read);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return "hang";
+        }
+        catch (SocketException)
+        {
+            // Reset by the node after an error answer: what arrived counts.
+        }
+
+        var text = Encoding.Latin1.GetString(received.ToArray());
+        return text.StartsWith("HTTP/1.1 ", StringComparison.Ordinal) && text.Length >= 12 ? text[9..12] : text.Length == 0 ? "close" : "garbage";
+    }
+}
