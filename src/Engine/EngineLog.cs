@@ -105,4 +105,7 @@ internal static partial class EngineLog
 
     [LoggerMessage(242, LogLevel.Information, "A browser context is prepared for the next cold start ({Milliseconds:0} ms)")]
     public static partial void Prepared(ILogger logger, double milliseconds);
+
+    [LoggerMessage(243, LogLevel.Warning, "App {App}: {Dropped} console line(s) dropped (an app logs at most {PerSecond} lines a second)")]
+    public static partial void ConsoleDropped(ILogger logger, string app, long dropped, int perSecond);
 }

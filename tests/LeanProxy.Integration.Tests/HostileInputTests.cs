@@ -63,6 +63,23 @@ public sealed class HostileInputTests
         }
     }
 
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task AnAppThatLogs100MegabytesCostsTheLogAFewHundredLinesASecond(CancellationToken cancellationToken)
+    {
+        await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("hostile"), cancellationToken);
+        using var client = new HttpClient { BaseAddress = host.BaseUri, Timeout = TimeSpan.FromSeconds(90) };
+        var started = DateTime.UtcNow;
+        Assert.That(await client.GetStringAsync("/flood?lines=100000&size=1000", cancellationToken), Is.EqualTo("flooded"));
+        Assert.That(await client.GetStringAsync("/count", cancellationToken), Is.EqualTo("1"), "the node answers at once");
+        await host.WaitForLogAsync("console line(s) dropped", cancellationToken);
+        var seconds = (DateTime.UtcNow - started).TotalSeconds + 2;
+
+        var logged = host.Stderr.Split('\n').Count(l => l.Contains("flood line", StringComparison.Ordinal));
+        Assert.That(logged, Is.GreaterThan(0).And.LessThanOrEqualTo(1000 + (200 * seconds)), "a burst of 1,000, then 200 a second");
+        Assert.That(host.Stderr.Length, Is.LessThan(100_000_000 / 10), "the 100 MB did not reach the log");
+    }
+
     /// <summary>One to four random edits, sometimes cut short.</summary>
     private static byte[] Mutate(byte[] bytes, Random random)
     {

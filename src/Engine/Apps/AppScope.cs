@@ -29,6 +29,9 @@ internal sealed class AppScope
     /// <summary>The app's counts (shared by its versions; see Metrics/AppStats).</summary>
     public Metrics.AppStats Stats => field ??= Metrics.AppStats.For(Name);
 
+    /// <summary>How much of the app's console reaches the log (every tab of this version together).</summary>
+    public ConsoleBudget Console => field ??= new ConsoleBudget(Clock);
+
     public long Now => Clock();
 
     /// <summary>The deadline of a call that starts now.</summary>

@@ -4,11 +4,22 @@ using LeanProxy.Cdp.Protocol;
 
 namespace LeanProxy.Engine.Pages;
 
-/// <summary>The page's console and uncaught errors, in the host's log, tagged with the app and tab.</summary>
+/// <summary>The page's console and uncaught errors, in the host's log, tagged with the app and tab (the console within the app's <see cref="ConsoleBudget"/>).</summary>
 internal sealed partial class CdpPage
 {
     private void OnConsole(ConsoleApiCalledEvent e)
     {
+        var allowed = _app.Console.TryTake(out var dropped);
+        if (dropped > 0)
+        {
+            EngineLog.ConsoleDropped(_app.Logger, _app.Name, dropped, ConsoleBudget.LinesPerSecond);
+        }
+
+        if (!allowed)
+        {
+            return;
+        }
+
         var text = new StringBuilder();
         foreach (var argument in e.Args)
         {
@@ -18,23 +29,29 @@ internal sealed partial class CdpPage
             }
 
             text.Append(Describe(argument));
+            if (text.Length > ConsoleBudget.MaxLineChars)
+            {
+                break;
+            }
         }
+
+        var line = ConsoleBudget.Cut(text.ToString());
 
         if (_app.Stats.IsTailed)
         {
-            _app.Stats.Publish(new Metrics.TailLine(DateTimeOffset.UtcNow, _app.Name, e.Type is "warning" ? "console.warn" : "console." + e.Type, _tab.Index, text.ToString()));
+            _app.Stats.Publish(new Metrics.TailLine(DateTimeOffset.UtcNow, _app.Name, e.Type is "warning" ? "console.warn" : "console." + e.Type, _tab.Index, line));
         }
 
         switch (e.Type)
         {
             case "error" or "assert":
-                EngineLog.ConsoleError(_app.Logger, _app.Name, _tab.Index, e.Type, text.ToString());
+                EngineLog.ConsoleError(_app.Logger, _app.Name, _tab.Index, e.Type, line);
                 break;
             case "warning":
-                EngineLog.ConsoleWarning(_app.Logger, _app.Name, _tab.Index, "warn", text.ToString());
+                EngineLog.ConsoleWarning(_app.Logger, _app.Name, _tab.Index, "warn", line);
                 break;
             default:
-                EngineLog.ConsoleInfo(_app.Logger, _app.Name, _tab.Index, e.Type, text.ToString());
+                EngineLog.ConsoleInfo(_app.Logger, _app.Name, _tab.Index, e.Type, line);
                 break;
         }
     }

@@ -282,6 +282,11 @@ internal sealed partial class TabPool : ITabOwner, IAsyncDisposable
             ShrinkIdle(now);
         }
 
+        if (App.Console.Flush() is > 0 and var dropped)
+        {
+            EngineLog.ConsoleDropped(App.Logger, App.Name, dropped, ConsoleBudget.LinesPerSecond);
+        }
+
         foreach (var tab in _tabs)
         {
             if (tab is { IsStalled: true, Sender.QueuedCalls: > 0 } && TabPicker.ForCall(_tabs, exclude: tab) is { IsStalled: false })

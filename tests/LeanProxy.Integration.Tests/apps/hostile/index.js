@@ -9,6 +9,13 @@ export default {
     switch (url.pathname) {
       case "/count":
         return new Response(String(++count));
+      case "/flood": {
+        // The node's log must not take it all: a few hundred lines a second reach it, and a count of the rest.
+        const lines = Number(url.searchParams.get("lines"));
+        const filler = "x".repeat(Number(url.searchParams.get("size") ?? 100));
+        for (let i = 0; i < lines; i++) console.log(`flood line ${i} ${filler}`);
+        return new Response("flooded");
+      }
       case "/sleep":
         await new Promise((resolve) => setTimeout(resolve, Number(url.searchParams.get("ms"))));
         return new Response("slept");
