@@ -80,6 +80,60 @@ public sealed class HostileInputTests
         Assert.That(host.Stderr.Length, Is.LessThan(100_000_000 / 10), "the 100 MB did not reach the log");
     }
 
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task FiveHundredSlowClientsNeitherStarveOthersNorStayPastTheHeadersTimeout(CancellationToken cancellationToken)
+    {
+        await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("hostile"), cancellationToken);
+        var endPoint = new IPEndPoint(IPAddress.Loopback, host.BaseUri.Port);
+        using var attack = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        attack.CancelAfter(TimeSpan.FromSeconds(30));
+        var started = DateTime.UtcNow;
+
+        // Slowloris: each sends its head one byte every 300 ms and never finishes it.
+        var slow = Enumerable.Range(0, 500).Select(async _ =>
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await socket.ConnectAsync(endPoint, attack.Token);
+            var head = Encoding.ASCII.GetBytes("GET /count HTTP/1.1\r\nHost: a\r\nX-Slow: " + new string('s', 1000));
+            var answer = new byte[4096];
+            var receive = socket.ReceiveAsync(answer, SocketFlags.None, attack.Token).AsTask();
+            try
+            {
+                foreach (var b in head)
+                {
+                    if (receive.IsCompleted)
+                    {
+                        break;
+                    }
+
+                    await socket.SendAsync(new[] { b }, SocketFlags.None, attack.Token);
+                    await Task.WhenAny(receive, Task.Delay(300, attack.Token));
+                }
+
+                var read = await receive;
+                return (Seconds: (DateTime.UtcNow - started).TotalSeconds, Answer: Encoding.ASCII.GetString(answer, 0, read));
+            }
+            catch (SocketException)
+            {
+                return (Seconds: (DateTime.UtcNow - started).TotalSeconds, Answer: "reset");
+            }
+        }).ToList();
+
+        await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+        using (var client = new HttpClient { BaseAddress = host.BaseUri, Timeout = TimeSpan.FromSeconds(5) })
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                Assert.That(await client.GetStringAsync("/count", cancellationToken), Is.EqualTo((i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)), "a good client is served during the attack");
+            }
+        }
+
+        var ends = await Task.WhenAll(slow);
+        Assert.That(ends.Select(e => e.Seconds), Is.All.LessThan(20), "closed by the node within the headers timeout (10 s), not by the client's 30");
+        Assert.That(ends.Count(e => e.Answer.StartsWith("HTTP/1.1 408", StringComparison.Ordinal)), Is.GreaterThan(ends.Length / 2), "most got 408 Request Timeout: " + string.Join(" | ", ends.Select(e => e.Answer.Split('\r')[0]).Distinct()));
+    }
+
     /// <summary>One to four random edits, sometimes cut short.</summary>
     private static byte[] Mutate(byte[] bytes, Random random)
     {
