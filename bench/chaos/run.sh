@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The chaos soak for longer than the suite's 30 s: ./bench/chaos/run.sh [SECONDS] (default 600). Runs
-# ChaosSoakTests against a throwaway PostgreSQL (installed like ./build.sh test does) and prints its table — every
+# ChaosSoakTests against a throwaway PostgreSQL (needs initdb: ./build.sh test installs it) and prints its table — every
 # request answered correctly, answered with an error (which), or lost — and the faults it injected.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
