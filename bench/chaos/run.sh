@@ -7,4 +7,4 @@ cd "$(dirname "$0")/../.."
 SECONDS_WANTED=${1:-600}
 LEANPROXY_CHAOS_SECONDS=$SECONDS_WANTED dotnet test tests/LeanProxy.Integration.Tests -c Release \
   --filter "FullyQualifiedName~ChaosSoakTests" --logger "console;verbosity=detailed" 2>&1 \
-  | grep -E '^ *(\||chaos soak|host:)|Passed!|Failed!|Error Message|Expected|But was' | awk '!seen[$0]++'
+  | grep -E '^ *(\||chaos soak|host:|writes:)|Passed!|Failed!|Error Message|Expected|But was' | awk '!seen[$0]++'

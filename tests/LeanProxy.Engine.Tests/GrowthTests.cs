@@ -33,16 +33,7 @@ public sealed class GrowthTests
         Assert.That(budget.InUse, Is.EqualTo(3));
         Assert.That(app.Factory.Pages.Select(p => p.Batches.Count), Is.All.GreaterThan(0), "every tab got work");
 
-        foreach (var page in app.Factory.Pages)
-        {
-            page.AutoAnswer = true;
-            foreach (var batch in page.Pending.ToList())
-            {
-                batch.Answer();
-            }
-        }
-
-        Assert.That((await Task.WhenAll(requests)).Select(r => r.StatusCode), Is.All.EqualTo(200));
+        await AnswerAllAsync(app, requests, keepAnswering: true);
     }
 
     [Test]
@@ -104,16 +95,7 @@ public sealed class GrowthTests
         var requests = Enumerable.Range(0, 20).Select(_ => app.Send()).ToList();
         Assert.That(app.Host.LiveTabs, Is.EqualTo(2), "released: it grows no more");
         Assert.That(budget.InUse, Is.Zero);
-        foreach (var page in app.Factory.Pages.Where(p => !p.Closed))
-        {
-            page.AutoAnswer = true;
-            foreach (var batch in page.Pending.ToList())
-            {
-                batch.Answer();
-            }
-        }
-
-        Assert.That((await Task.WhenAll(requests)).Select(r => r.StatusCode), Is.All.EqualTo(200));
+        await AnswerAllAsync(app, requests, keepAnswering: true);
     }
 
     [Test]
@@ -142,6 +124,12 @@ public sealed class GrowthTests
     {
         var requests = Enumerable.Range(0, TabPoolGrowAt).Select(_ => app.Send()).ToList();
         Assert.That(app.Host.LiveTabs, Is.EqualTo(2));
+        await AnswerAllAsync(app, requests, keepAnswering: false);
+    }
+
+    /// <summary>Answers every pending batch of the open pages (and, with <paramref name="keepAnswering"/>, every later one); all requests get 200.</summary>
+    private static async Task AnswerAllAsync(FakeApp app, List<Task<LeanProxy.Listener.ProxyResponse>> requests, bool keepAnswering)
+    {
         foreach (var page in app.Factory.Pages.Where(p => !p.Closed))
         {
             page.AutoAnswer = true;
@@ -150,7 +138,7 @@ public sealed class GrowthTests
                 batch.Answer();
             }
 
-            page.AutoAnswer = false;
+            page.AutoAnswer = keepAnswering;
         }
 
         Assert.That((await Task.WhenAll(requests)).Select(r => r.StatusCode), Is.All.EqualTo(200));

@@ -107,19 +107,11 @@ public sealed class ParserPropertyTests
         name.Equals("Host", StringComparison.OrdinalIgnoreCase) || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
         || name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase) || name.Equals("Connection", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>The bytes in 1–6 segments, cut at points drawn from <paramref name="seed"/>.</summary>
+    /// <summary>The bytes in up to <paramref name="pieces"/> segments, cut at points drawn from <paramref name="seed"/>.</summary>
     private static ReadOnlySequence<byte> Split(byte[] bytes, int pieces, int seed)
     {
         var random = new Random(seed);
-        var cuts = Enumerable.Range(0, pieces - 1).Select(_ => random.Next(bytes.Length + 1)).Append(0).Append(bytes.Length).Distinct().Order().ToArray();
-        Chain? first = null, last = null;
-        for (var i = 0; i + 1 < cuts.Length; i++)
-        {
-            var memory = bytes.AsMemory(cuts[i], cuts[i + 1] - cuts[i]);
-            last = last is null ? first = new Chain(memory, 0) : last.Append(memory);
-        }
-
-        return first is null ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(first, 0, last!, last!.Memory.Length);
+        return Segments.Split(bytes, Enumerable.Range(0, pieces - 1).Select(_ => random.Next(bytes.Length + 1)).ToList());
     }
 
     private static Parsed Parse(ReadOnlySequence<byte> sequence)
@@ -195,21 +187,5 @@ public sealed class ParserPropertyTests
             && Version == other.Version && Fields.SequenceEqual(other.Fields) && Rest == other.Rest && Reason == other.Reason;
 
         public override int GetHashCode() => HashCode.Combine(Outcome, Method, Target, Reason);
-    }
-
-    private sealed class Chain : ReadOnlySequenceSegment<byte>
-    {
-        public Chain(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Chain Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Chain(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
     }
 }
