@@ -39,10 +39,18 @@ internal struct CdpEnvelope
             return System.Text.Encoding.UTF8.GetString(raw);
         }
 
-        // Re-read the quoted token to unescape it.
+        // Re-read the quoted token to unescape it. Invalid UTF-8 in it (found by fuzzing) cannot be unescaped: the raw
+        // bytes then stand in, with replacement characters, rather than an exception on the receive loop.
         var reader = new Utf8JsonReader(frame.Slice(ErrorMessageStart - 1, ErrorMessageLength + 2));
         reader.Read();
-        return reader.GetString() ?? "unknown error";
+        try
+        {
+            return reader.GetString() ?? "unknown error";
+        }
+        catch (InvalidOperationException)
+        {
+            return System.Text.Encoding.UTF8.GetString(raw);
+        }
     }
 
     /// <summary>Scans a frame. Returns false for a frame that is not a JSON object (ignored).</summary>

@@ -33,6 +33,15 @@ public sealed class CdpEnvelopeTests
     }
 
     [Test]
+    public void AnEscapedErrorMessageWithInvalidUtf8IsReadWithReplacementCharacters()
+    {
+        // Found by bench/fuzz (cdp-envelope): the unescaping reader threw InvalidOperationException on the receive loop.
+        byte[] bytes = [.. "{\"id\":7,\"error\":{\"code\":-32000,\"message\":\""u8, 0xED, .. "a\\\"x\\\"\"},\"sessionId\":\"S1\"}"u8];
+        Assert.That(CdpEnvelope.TryScan(bytes, out var envelope), Is.True);
+        Assert.That(envelope.ErrorMessage(bytes), Is.EqualTo("\uFFFDa\\\"x\\\""));
+    }
+
+    [Test]
     public void NonObjectsAreNotEnvelopes()
     {
         Assert.That(CdpEnvelope.TryScan("[1,2]"u8, out _), Is.False);

@@ -115,6 +115,30 @@ public sealed class BundleArchiveTests
     }
 
     [Test]
+    public void ABinaryNumberTooLargeForItsFieldIsRefused()
+    {
+        // Found by bench/fuzz (tar): a base-256 mode field too large for its type made TarReader throw
+        // OverflowException, which left BundleArchive.Read unrefused (a 500 instead of a 400 from the admin API).
+        var header = new byte[1024];
+        System.Text.Encoding.ASCII.GetBytes("index.js").CopyTo(header, 0);
+        header[100] = 0x80;
+        header.AsSpan(101, 7).Fill(0xFF);
+        System.Text.Encoding.ASCII.GetBytes("0000000\0").CopyTo(header, 108);
+        System.Text.Encoding.ASCII.GetBytes("0000000\0").CopyTo(header, 116);
+        System.Text.Encoding.ASCII.GetBytes("00000000001\0").CopyTo(header, 124);
+        System.Text.Encoding.ASCII.GetBytes("00000000000\0").CopyTo(header, 136);
+        header[156] = (byte)'0';
+        System.Text.Encoding.ASCII.GetBytes("ustar\000").CopyTo(header, 257);
+        header.AsSpan(148, 8).Fill((byte)' ');
+        var sum = header.AsSpan(0, 512).ToArray().Sum(b => b);
+        System.Text.Encoding.ASCII.GetBytes(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ").CopyTo(header, 148);
+
+        var refused = Assert.Throws<BundleArchiveException>(() => BundleArchive.Read("fuzz", header));
+        Assert.That(refused!.Reason, Is.EqualTo(BundleRejection.Invalid));
+        Assert.That(refused.Message, Does.StartWith("The body is not a tar or tar.gz archive"));
+    }
+
+    [Test]
     public void PackingAFolderRoundTripsItsFilesButNotGit()
     {
         var root = Path.Combine(Path.GetTempPath(), "lp-pack-" + Guid.NewGuid().ToString("N")[..8]);

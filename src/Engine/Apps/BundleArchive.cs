@@ -88,7 +88,8 @@ public static class BundleArchive
                 }
             }
         }
-        catch (Exception ex) when (ex is InvalidDataException or FormatException or EndOfStreamException or InvalidOperationException or ArgumentException)
+        // OverflowException: a base-256 number too large for its field (found by bench/fuzz) makes TarReader overflow.
+        catch (Exception ex) when (ex is InvalidDataException or FormatException or EndOfStreamException or InvalidOperationException or ArgumentException or OverflowException)
         {
             throw new BundleArchiveException(BundleRejection.Invalid, "The body is not a tar or tar.gz archive: " + ex.Message);
         }
