@@ -50,17 +50,18 @@ public sealed class TenantIsolationTests
 
         // alpha's page server (its origin, its bundle), the node's admin API and public listener: all refused.
         var alphaOrigin = (await node.GetAsync("alpha", "/origin", cancellationToken)).Body;
-        Assert.That(alphaOrigin, Does.StartWith("http://127.0.0.1:"));
+        Assert.That(alphaOrigin, Does.Match(@"^http://lp-[0-9a-f]{12}\.localhost:[0-9]+$"), "a host name of its own: its own site");
         var betaOrigin = (await node.GetAsync("beta", "/origin", cancellationToken)).Body;
         Assert.That(betaOrigin, Is.Not.EqualTo(alphaOrigin), "each app version has its own origin");
 
         // alpha's page server serves its files to its own pages only: a request another site's page made gets 404.
         using (var direct = new HttpClient())
         {
-            Assert.That((await direct.GetAsync(alphaOrigin + "/index.js", cancellationToken)).StatusCode, Is.EqualTo(HttpStatusCode.OK), "its own page's request");
+            var pageServer = $"http://127.0.0.1:{new Uri(alphaOrigin).Port}/index.js";
+            Assert.That((await direct.GetAsync(pageServer, cancellationToken)).StatusCode, Is.EqualTo(HttpStatusCode.OK), "its own page's request");
             foreach (var site in new[] { "same-site", "cross-site" })
             {
-                using var request = new HttpRequestMessage(HttpMethod.Get, alphaOrigin + "/index.js");
+                using var request = new HttpRequestMessage(HttpMethod.Get, pageServer);
                 request.Headers.Add("Sec-Fetch-Site", site);
                 Assert.That((await direct.SendAsync(request, cancellationToken)).StatusCode, Is.EqualTo(HttpStatusCode.NotFound), site);
             }
@@ -84,10 +85,15 @@ public sealed class TenantIsolationTests
     {
         using var allowed = CorsServer.Start("from the allowed server");
         using var other = CorsServer.Start("from another local server");
-        await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("tenant"), cancellationToken, "--allow-net", $"127.0.0.1:{allowed.Port}");
+        await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("tenant"), cancellationToken, "--allow-net", $"127.0.0.1:{allowed.Port}", "--allow-net", $"other-site.localhost:{allowed.Port}");
         using var client = new HttpClient { BaseAddress = host.BaseUri };
 
+        // The app's page is a site of its own (lp-….localhost): another name under localhost is another site.
+        Assert.That(await client.GetStringAsync("/fetch?url=" + Uri.EscapeDataString($"http://other-site.localhost:{allowed.Port}/x"), cancellationToken), Is.EqualTo("200 from the allowed server"));
+        Assert.That(allowed.LastHead, Does.Contain("Sec-Fetch-Site: cross-site"), "the browser sees the app's page and another *.localhost as different sites");
+
         Assert.That(await client.GetStringAsync("/fetch?url=" + Uri.EscapeDataString($"http://127.0.0.1:{allowed.Port}/x"), cancellationToken), Is.EqualTo("200 from the allowed server"));
+        Assert.That(allowed.LastHead, Does.Contain("Sec-Fetch-Site: cross-site"), "127.0.0.1 on another port is another site (it was the same site when pages were served from 127.0.0.1)");
         Assert.That(await client.GetStringAsync("/fetch?url=" + Uri.EscapeDataString($"http://127.0.0.1:{other.Port}/x"), cancellationToken), Does.StartWith("TypeError: Failed to fetch"));
         Assert.That(await client.GetStringAsync("/fetch?url=" + Uri.EscapeDataString("http://10.255.255.1/"), cancellationToken), Does.StartWith("TypeError: Failed to fetch"), "a private address is refused at once, not after a connect timeout");
         Assert.That(await client.GetStringAsync("/fetch?url=" + Uri.EscapeDataString("http://169.254.169.254/latest/meta-data/"), cancellationToken), Does.StartWith("TypeError"), "the cloud metadata address");
@@ -108,6 +114,7 @@ public sealed class TenantIsolationTests
     {
         private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
         private int _requests;
+        private string _lastHead = string.Empty;
 
         private CorsServer(string text)
         {
@@ -118,6 +125,9 @@ public sealed class TenantIsolationTests
         public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
         public int Requests => Volatile.Read(ref _requests);
+
+        /// <summary>The head of the last request it received.</summary>
+        public string LastHead => Volatile.Read(ref _lastHead);
 
         public static CorsServer Start(string text) => new(text);
 
@@ -142,6 +152,8 @@ public sealed class TenantIsolationTests
 
                         head += Encoding.ASCII.GetString(buffer, 0, read);
                     }
+
+                    Volatile.Write(ref _lastHead, head);
 
                     await stream.WriteAsync(response);
                 }

@@ -40,7 +40,7 @@ internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer,
             CdpMethods.TargetCreateBrowserContext,
             new CreateBrowserContextParams(
                 ProxyServer: egress?.ProxyServer,
-                ProxyBypassList: egress is null ? null : $"<-loopback>;127.0.0.1:{pageServer.Origin.Port}"),
+                ProxyBypassList: egress is null ? null : $"<-loopback>;{pageServer.Host}:{pageServer.Origin.Port}"),
             CdpJsonContext.Default.CreateBrowserContextParams,
             CdpJsonContext.Default.CreateBrowserContextResult,
             cancellationToken: cancellationToken).ConfigureAwait(false);

@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace LeanProxy.Engine.Pages;
 
 /// <summary>
-/// The internal page server of one app version (127.0.0.1, ephemeral port, never exposed): serves the bootstrap
+/// The internal page server of one app version (127.0.0.1, ephemeral port, never exposed; a host name of its own): serves the bootstrap
 /// page, the runtime's modules and the files of the app's bundle from memory, so the app's relative imports work.
 /// Built on the same HTTP/1.1 listener as the public one. Each app version gets its own server, hence its own origin;
 /// a server prepared ahead for the next app (<see cref="PreparedContext"/>) serves the runtime until it is assigned one.
@@ -71,8 +71,15 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
     /// <summary>The import map of the app (null when it has none), for a prepared page to add before it loads the app.</summary>
     public string? ImportMap => _served?.ImportMap;
 
-    /// <summary>The page's origin, e.g. http://127.0.0.1:41234.</summary>
-    public Uri Origin => new($"http://127.0.0.1:{_listener!.EndPoint.Port}");
+    /// <summary>
+    /// The page's origin, e.g. http://lp-3f9a0c1d2e4b.localhost:41234: a host name of its own under <c>localhost</c>
+    /// (Chromium resolves every <c>*.localhost</c> to loopback itself, and treats it as a secure context), so that each
+    /// app version is its own site, not only its own origin. The server listens on 127.0.0.1.
+    /// </summary>
+    public Uri Origin => new($"http://{Host}:{_listener!.EndPoint.Port}");
+
+    /// <summary>The origin's host name.</summary>
+    public string Host { get; } = "lp-" + Guid.NewGuid().ToString("N")[..12] + ".localhost";
 
     public Uri BootstrapUrl => new(Origin, Prefix + "index.html");
 
@@ -86,7 +93,7 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
         _listener.Start();
     }
 
-    /// <summary>Maps a page URL (http://127.0.0.1:port/x.js) back to the app's file, for error messages.</summary>
+    /// <summary>Maps a page URL (http://lp-….localhost:port/x.js) back to the app's file, for error messages.</summary>
     public string Describe(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) && _listener is not null && uri.Port == _listener.EndPoint.Port && _served is { } served
             ? served.Bundle.Describe(Uri.UnescapeDataString(uri.AbsolutePath))
