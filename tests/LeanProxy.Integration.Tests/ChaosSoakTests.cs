@@ -210,19 +210,7 @@ public sealed class ChaosSoakTests
     }
 
     private static IEnumerable<(int Pid, string CommandLine)> Chromium(int root) =>
-        ProcessTree.Descendants(root).Select(pid => (pid, CommandLine(pid))).Where(p => p.Item2.Contains("chromium", StringComparison.Ordinal) && !p.Item2.Contains("chrome_crashpad_handler", StringComparison.Ordinal));
-
-    private static string CommandLine(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
-        }
-        catch (IOException)
-        {
-            return string.Empty;
-        }
-    }
+        ProcessTree.Descendants(root).Select(pid => (pid, ProcessTree.CommandLine(pid))).Where(p => p.Item2.Contains("chromium", StringComparison.Ordinal) && !p.Item2.Contains("chrome_crashpad_handler", StringComparison.Ordinal));
 
     /// <summary>The host process's open file descriptors and PSS in MB.</summary>
     private static (int Fds, double PssMb) HostResources(int pid) =>

@@ -234,6 +234,19 @@ internal static class ProcessTree
     /// <summary>Every process below <paramref name="root"/> (the same /proc walk that <c>leanproxy bench</c> uses).</summary>
     public static IReadOnlyList<int> Descendants(int root) => LeanProxy.Host.Bench.ProcessStats.Tree(root).Skip(1).ToList();
 
+    /// <summary>A process's command line, arguments separated by spaces; empty when it is gone.</summary>
+    public static string CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
+        }
+        catch (IOException)
+        {
+            return string.Empty;
+        }
+    }
+
     public static bool IsAlive(int pid)
     {
         try

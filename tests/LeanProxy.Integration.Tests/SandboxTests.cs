@@ -28,7 +28,7 @@ public sealed class SandboxTests
         Assert.That(await client.GetStringAsync("/url/sandboxed", cancellationToken), Does.EndWith("/url/sandboxed"), host.Stderr);
 
         Assert.That(host.Stderr, Does.Not.Contain("sandbox is off"));
-        var chromium = ProcessTree.Descendants(host.Pid).Select(pid => (Pid: pid, CommandLine: CommandLine(pid))).Where(p => p.CommandLine.Contains("chromium", StringComparison.Ordinal)).ToList();
+        var chromium = ProcessTree.Descendants(host.Pid).Select(pid => (Pid: pid, CommandLine: ProcessTree.CommandLine(pid))).Where(p => p.CommandLine.Contains("chromium", StringComparison.Ordinal)).ToList();
         Assert.That(chromium, Is.Not.Empty);
         Assert.That(chromium.Select(p => p.CommandLine), Has.None.Contain("--no-sandbox"));
         var renderers = chromium.Where(p => p.CommandLine.Contains("--type=renderer", StringComparison.Ordinal)).ToList();
@@ -66,17 +66,5 @@ public sealed class SandboxTests
         }
 
         return true;
-    }
-
-    private static string CommandLine(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
-        }
-        catch (IOException)
-        {
-            return string.Empty;
-        }
     }
 }

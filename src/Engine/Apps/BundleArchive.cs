@@ -88,8 +88,9 @@ public static class BundleArchive
                 }
             }
         }
-        // OverflowException: a base-256 number too large for its field (found by bench/fuzz) makes TarReader overflow.
-        catch (Exception ex) when (ex is InvalidDataException or FormatException or EndOfStreamException or InvalidOperationException or ArgumentException or OverflowException)
+        // Found by bench/fuzz: a base-256 number too large for its field makes TarReader overflow (OverflowException),
+        // and it refuses a sparse entry before returning it (NotSupportedException).
+        catch (Exception ex) when (ex is InvalidDataException or FormatException or EndOfStreamException or InvalidOperationException or ArgumentException or OverflowException or NotSupportedException)
         {
             throw new BundleArchiveException(BundleRejection.Invalid, "The body is not a tar or tar.gz archive: " + ex.Message);
         }
