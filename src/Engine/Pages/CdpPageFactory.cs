@@ -61,23 +61,27 @@ internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer,
 
     public async Task DisposeContextAsync()
     {
-        if (Volatile.Read(ref _browserContextId) is not { } id)
+        if (Volatile.Read(ref _browserContextId) is { } id)
         {
-            return;
+            await DisposeContextAsync(browser.Connection, id).ConfigureAwait(false);
         }
+    }
 
+    /// <summary>Disposes a browser context (and its tabs), best effort: the browser may be about to close anyway.</summary>
+    internal static async Task DisposeContextAsync(CdpConnection connection, string contextId)
+    {
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await browser.Connection.SendAsync(
+            await connection.SendAsync(
                 CdpMethods.TargetDisposeBrowserContext,
-                new DisposeBrowserContextParams(id),
+                new DisposeBrowserContextParams(contextId),
                 CdpJsonContext.Default.DisposeBrowserContextParams,
                 cancellationToken: timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is CdpClosedException or CdpException or OperationCanceledException)
         {
-            // Best effort: the browser is about to close anyway.
+            // Best effort.
         }
     }
 

@@ -109,19 +109,7 @@ public sealed class PreparedContext : IAsyncDisposable
 
         if (!Connection.IsClosed)
         {
-            try
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await Connection.SendAsync(
-                    CdpMethods.TargetDisposeBrowserContext,
-                    new DisposeBrowserContextParams(ContextId),
-                    CdpJsonContext.Default.DisposeBrowserContextParams,
-                    cancellationToken: timeout.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is CdpClosedException or CdpException or OperationCanceledException)
-            {
-                // Best effort: the browser went away with it.
-            }
+            await CdpPageFactory.DisposeContextAsync(Connection, ContextId).ConfigureAwait(false);
         }
 
         await PageServer.DisposeAsync().ConfigureAwait(false);
