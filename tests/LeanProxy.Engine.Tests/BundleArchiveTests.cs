@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
 using LeanProxy.Engine.Apps;
+using LeanProxy.Tests.Shared;
 
 namespace LeanProxy.Engine.Tests;
 
@@ -120,24 +121,15 @@ public sealed class BundleArchiveTests
     [TestCase(true, (byte)'S', TestName = "A sparse entry is refused")]
     public void AHeaderTarReaderCannotReadIsRefused(bool sparse, byte type)
     {
-        var header = new byte[1024];
-        System.Text.Encoding.ASCII.GetBytes("index.js").CopyTo(header, 0);
-        System.Text.Encoding.ASCII.GetBytes("0000644\0").CopyTo(header, 100);
-        if (!sparse)
+        // A mode in base-256 (0x80 first) too large for its type, or a sparse entry; then the two zero blocks of the end.
+        byte[] header = [.. TarHeaders.Header("index.js", 1, type, h =>
         {
-            header[100] = 0x80;
-            header.AsSpan(101, 7).Fill(0xFF);
-        }
-
-        System.Text.Encoding.ASCII.GetBytes("0000000\0").CopyTo(header, 108);
-        System.Text.Encoding.ASCII.GetBytes("0000000\0").CopyTo(header, 116);
-        System.Text.Encoding.ASCII.GetBytes("00000000001\0").CopyTo(header, 124);
-        System.Text.Encoding.ASCII.GetBytes("00000000000\0").CopyTo(header, 136);
-        header[156] = type;
-        System.Text.Encoding.ASCII.GetBytes("ustar\000").CopyTo(header, 257);
-        header.AsSpan(148, 8).Fill((byte)' ');
-        var sum = header.AsSpan(0, 512).ToArray().Sum(b => b);
-        System.Text.Encoding.ASCII.GetBytes(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ").CopyTo(header, 148);
+            if (!sparse)
+            {
+                h[100] = 0x80;
+                h.AsSpan(101, 7).Fill(0xFF);
+            }
+        }), .. new byte[512]];
 
         var refused = Assert.Throws<BundleArchiveException>(() => BundleArchive.Read("fuzz", header));
         Assert.That(refused!.Reason, Is.EqualTo(BundleRejection.Invalid));

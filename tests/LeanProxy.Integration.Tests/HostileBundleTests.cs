@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Net.Http.Headers;
 using System.Text;
+using LeanProxy.Tests.Shared;
 
 namespace LeanProxy.Integration.Tests;
 
@@ -101,20 +102,7 @@ public sealed class HostileBundleTests
     /// <summary>A tar.gz that unpacks to 10 GB: an index.js entry that says 10 GB, then 100 gzip members of 100 MB of zeros each (10 MB on the wire).</summary>
     private static byte[] Bomb()
     {
-        const long size = 10L * 1024 * 1024 * 1024;
-        var header = new byte[512];
-        Encoding.ASCII.GetBytes("index.js").CopyTo(header, 0);
-        Encoding.ASCII.GetBytes("0000644\0").CopyTo(header, 100);
-        Encoding.ASCII.GetBytes("0000000\0").CopyTo(header, 108);
-        Encoding.ASCII.GetBytes("0000000\0").CopyTo(header, 116);
-        Encoding.ASCII.GetBytes(Convert.ToString(size, 8).PadLeft(11, '0') + "\0").CopyTo(header, 124);
-        Encoding.ASCII.GetBytes("00000000000\0").CopyTo(header, 136);
-        header[156] = (byte)'0';
-        Encoding.ASCII.GetBytes("ustar\0" + "00").CopyTo(header, 257);
-        "        "u8.CopyTo(header.AsSpan(148));
-        var sum = header.Sum(b => b);
-        Encoding.ASCII.GetBytes(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ").CopyTo(header, 148);
-
+        var header = TarHeaders.Header("index.js", 10L * 1024 * 1024 * 1024);
         using var output = new MemoryStream();
         using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
         {
