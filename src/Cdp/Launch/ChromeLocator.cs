@@ -73,8 +73,8 @@ public static class ChromeLocator
     /// <summary>
     /// Debian's <c>/usr/bin/chromium</c> is a shell script that checks the CPU, cleans old crash reports, sources
     /// <c>/etc/chromium.d</c> and adds desktop flags before it runs <c>/usr/lib/chromium/chromium</c> — ~20 ms of every
-    /// start for nothing a headless server needs. Found on PATH (not given with --chrome or $CHROME_PATH), the binary
-    /// it runs is started directly.
+    /// start for nothing a headless server needs. Found on PATH or in the install paths (not given with --chrome or
+    /// $CHROME_PATH), the binary it runs is started directly.
     /// </summary>
     internal static string PastWrapper(string candidate)
     {

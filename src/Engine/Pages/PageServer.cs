@@ -44,14 +44,13 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
     }
 
     /// <summary>What the server serves once it is an app's: its bundle, bootstrap page and boot module.</summary>
-    private sealed record Served(AppBundle Bundle, byte[] BootPage, byte[] BootModule, string? ImportMap);
+    private sealed record Served(AppBundle Bundle, byte[] BootPage, byte[] BootModule);
 
     /// <summary>The app version this server serves from now on (once).</summary>
     public void Assign(AppBundle bundle, IReadOnlyDictionary<string, string> variables, IReadOnlyList<string>? kvBindings = null)
     {
         // The import map (bare specifiers → files of node_modules) must come before the first module script.
-        var importMap = bundle.Imports.ImportMapJson;
-        var importMapScript = importMap is { } map
+        var importMapScript = bundle.Imports.ImportMapJson is { } map
             ? $"<script type=\"importmap\">{map.Replace("</", "<\\/", StringComparison.Ordinal)}</script>\n"
             : string.Empty;
         var bootPage = Encoding.UTF8.GetBytes(BootPage.Replace("<!-- app -->", importMapScript + BootScript, StringComparison.Ordinal));
@@ -62,14 +61,14 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
             $"import {{ start }} from \"{RuntimePrefix}index.js\";\n" +
             $"import * as app from {JsonSerializer.Serialize(bundle.EntryPath, EngineJsonContext.Default.String)};\n" +
             $"start(app, {config});\n");
-        if (Interlocked.CompareExchange(ref _served, new Served(bundle, bootPage, bootModule, importMap), null) is not null)
+        if (Interlocked.CompareExchange(ref _served, new Served(bundle, bootPage, bootModule), null) is not null)
         {
             throw new InvalidOperationException("The page server already serves an app.");
         }
     }
 
     /// <summary>The import map of the app (null when it has none), for a prepared page to add before it loads the app.</summary>
-    public string? ImportMap => _served?.ImportMap;
+    public string? ImportMap => _served?.Bundle.Imports.ImportMapJson;
 
     /// <summary>
     /// The page's origin, e.g. http://lp-3f9a0c1d2e4b.localhost:41234: a host name of its own under <c>localhost</c>
