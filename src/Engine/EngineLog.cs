@@ -85,6 +85,9 @@ internal static partial class EngineLog
     [LoggerMessage(229, LogLevel.Warning, "App {App}: refused a connection: {Refusal} (handlers may not reach loopback, private or link-local addresses, nor this node; --allow-net HOST[:PORT] opens one)")]
     public static partial void EgressRefused(ILogger logger, string app, string refusal);
 
+    [LoggerMessage(244, LogLevel.Warning, "App {App}: its pages have {Max} connections open; refusing more until some close")]
+    public static partial void EgressCapped(ILogger logger, string app, int max);
+
     [LoggerMessage(219, LogLevel.Information, "App {App}: tab {Tab} is stalled; {Count} queued request(s) moved to other tabs")]
     public static partial void WorkMoved(ILogger logger, string app, int tab, int count);
 

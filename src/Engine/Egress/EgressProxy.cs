@@ -13,11 +13,16 @@ namespace LeanProxy.Engine.Egress;
 /// come as CONNECT (refused: 403, which the page sees as a network error); plain HTTP comes in absolute form (refused:
 /// the connection is closed without an answer, so that fetch fails with a TypeError instead of returning a response).
 /// One request per connection upstream (Connection: close), so a kept-alive connection cannot carry a request to
-/// another host. Listens on 127.0.0.1 only.
+/// another host. Listens on 127.0.0.1 only. At most <see cref="MaxConnections"/> connections at once per app (Chromium
+/// has its own, lower limits per proxy; this one holds whatever the browser does): one more is refused like a refused
+/// destination and logged at most once every ten seconds.
 /// </summary>
 internal sealed class EgressProxy : IAsyncDisposable
 {
+    /// <summary>Connections one app's pages may have open through the proxy at once.</summary>
+    public const int MaxConnections = 256;
     private const int MaxHead = 16 * 1024;
+    private const long CappedLogEveryMs = 10_000;
     private static readonly TimeSpan HeadTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
 
@@ -28,6 +33,8 @@ internal sealed class EgressProxy : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<string, byte> _logged = new(StringComparer.Ordinal);
     private readonly Task _accepting;
+    private int _open;
+    private long _cappedLoggedAt = -CappedLogEveryMs; // never
 
     private EgressProxy(EgressPolicy policy, string app, ILogger logger)
     {
@@ -77,6 +84,13 @@ internal sealed class EgressProxy : IAsyncDisposable
     {
         using var _ = client;
         client.NoDelay = true;
+        if (Interlocked.Increment(ref _open) > MaxConnections)
+        {
+            Interlocked.Decrement(ref _open);
+            LogCapped();
+            return; // closed at once: the page's fetch fails (a TypeError), its WebSocket gets an error
+        }
+
         try
         {
             using var headTimeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
@@ -157,6 +171,20 @@ internal sealed class EgressProxy : IAsyncDisposable
         catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException or ObjectDisposedException)
         {
             // The page or the destination went away: nothing to answer.
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _open);
+        }
+    }
+
+    private void LogCapped()
+    {
+        var now = Environment.TickCount64;
+        var last = Volatile.Read(ref _cappedLoggedAt);
+        if (now - last >= CappedLogEveryMs && Interlocked.CompareExchange(ref _cappedLoggedAt, now, last) == last)
+        {
+            EngineLog.EgressCapped(_logger, _app, MaxConnections);
         }
     }
 

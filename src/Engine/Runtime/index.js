@@ -4,7 +4,8 @@
 //   facades.js  Request/Response as handlers see them     http.js  fetch(request, env, ctx)
 //   streams.js  response bodies, streamed with credit      udp.js   datagram(message, info, env, ctx)
 //   tcp.js      connect(socket, env, ctx)                  channel.js  answers through the __lpDone binding
-//   apis.js     fetch, Cache API, WebAssembly take the facades
+//   apis.js     fetch, Cache API, WebAssembly take the facades   limits.js  caps on pending timers
+import "./limits.js";
 import "./apis.js";
 import { current } from "./app.js";
 import { onNextTick } from "./channel.js";

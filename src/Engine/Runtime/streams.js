@@ -1,5 +1,6 @@
 // Response bodies: whole when they are complete soon, else streamed to the host with flow control.
 import { post } from "./channel.js";
+import { nativeClearTimeout, nativeSetTimeout } from "./limits.js";
 import { BodyEncoding, PageMessage, dataMessage, decoder, isAscii, toBase64 } from "./protocol.js";
 
 // A whole response: head is [status, statusText, [name, value, ...]].
@@ -43,20 +44,20 @@ export async function readBody(id, head, native) {
   const chunks = [];
   let buffered = 0;
   let timer;
-  const slow = new Promise((resolve) => { timer = setTimeout(resolve, STREAM_AFTER_MS, SLOW); });
+  const slow = new Promise((resolve) => { timer = nativeSetTimeout(resolve, STREAM_AFTER_MS, SLOW); });
   let next = reader.read();
   for (;;) {
     const result = await Promise.race([next, slow]);
     if (result === SLOW) break;
     if (result.done) {
-      clearTimeout(timer);
+      nativeClearTimeout(timer);
       return responseMessage(id, head, chunks.length ? concat(chunks) : null);
     }
     chunks.push(result.value);
     buffered += result.value.byteLength;
     next = reader.read();
     if (buffered > STREAM_AFTER_BYTES) {
-      clearTimeout(timer);
+      nativeClearTimeout(timer);
       break;
     }
   }

@@ -1,7 +1,9 @@
 // A tenant that attacks the node's resources (RendererIsolationTests): holds memory, allocates until its renderer
 // dies, and counts its requests in memory, so a test can see whether its page lived through another app's crash.
 let count = 0;
+let ticks = 0;
 const held = [];
+const sockets = [];
 
 export default {
   async fetch(request) {
@@ -27,6 +29,34 @@ export default {
         held.push(block);
         return new Response("held");
       }
+      case "/connections": {
+        // Half WebSockets, half fetches, to a server that accepts and never answers: the egress proxy caps them.
+        const n = Number(url.searchParams.get("n"));
+        const target = url.searchParams.get("target");
+        for (let i = 0; i < n; i++) {
+          if (i % 2) {
+            fetch(`http://${target}/f${i}`).catch(() => {});
+          } else {
+            const socket = new WebSocket(`ws://${target}/w${i}`);
+            socket.onerror = () => {};
+            sockets.push(socket);
+          }
+        }
+        return new Response("opened");
+      }
+      case "/timers": {
+        // Intervals that fire as often as the browser lets them, until the runtime refuses one more.
+        const n = Number(url.searchParams.get("n"));
+        let made = 0;
+        try {
+          for (; made < n; made++) setInterval(() => { ticks++; }, 0);
+        } catch (e) {
+          return new Response(`${made} ${e.name}: ${e.message}`);
+        }
+        return new Response(String(made));
+      }
+      case "/ticks":
+        return new Response(String(ticks));
       case "/oom": {
         // V8's heap until it is out of memory: the renderer dies, the request gets 502 (not retried: a POST).
         const hoard = [];
