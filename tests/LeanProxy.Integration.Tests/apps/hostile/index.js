@@ -1,5 +1,6 @@
-// A tenant that attacks the node's resources (RendererIsolationTests): holds memory, allocates until its renderer
-// dies, and counts its requests in memory, so a test can see whether its page lived through another app's crash.
+// A tenant that attacks the node's resources (RendererIsolationTests, ResourceCapsTests, HostileInputTests): holds
+// memory, allocates until its renderer dies, opens connections and timers without bound, floods the console, and
+// counts its requests in memory, so a test can see whether its page lived through another app's crash.
 let count = 0;
 let ticks = 0;
 const held = [];
