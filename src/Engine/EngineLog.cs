@@ -79,7 +79,7 @@ internal static partial class EngineLog
     [LoggerMessage(227, LogLevel.Information, "KV: the store's log of changes is read again")]
     public static partial void KvFeedBack(ILogger logger);
 
-    [LoggerMessage(228, LogLevel.Information, "App {App}: started in {Milliseconds:0} ms ({Tabs} tab(s) loaded{Prepared})")]
+    [LoggerMessage(228, LogLevel.Information, "App {App}: started in {Milliseconds:0} ms (the first of {Tabs} tab(s) loaded{Prepared}; it serves while the others load)")]
     public static partial void AppStarted(ILogger logger, string app, double milliseconds, int tabs, string prepared);
 
     [LoggerMessage(229, LogLevel.Warning, "App {App}: refused a connection: {Refusal} (handlers may not reach loopback, private or link-local addresses, nor this node; --allow-net HOST[:PORT] opens one)")]
@@ -87,6 +87,9 @@ internal static partial class EngineLog
 
     [LoggerMessage(244, LogLevel.Warning, "App {App}: its pages have {Max} connections open; refusing more until some close")]
     public static partial void EgressCapped(ILogger logger, string app, int max);
+
+    [LoggerMessage(245, LogLevel.Warning, "App {App}: a tab opened at start did not load; opening another")]
+    public static partial void LateTabFailed(ILogger logger, string app, Exception exception);
 
     [LoggerMessage(219, LogLevel.Information, "App {App}: tab {Tab} is stalled; {Count} queued request(s) moved to other tabs")]
     public static partial void WorkMoved(ILogger logger, string app, int tab, int count);

@@ -4,18 +4,21 @@ namespace LeanProxy.Listener;
 
 /// <summary>
 /// Tracks open connections for one server: one heartbeat timer enforces every connection's deadline (as Kestrel
-/// does) instead of a timer per read, and a stop signal reaches every idle connection at once.
+/// does) instead of a timer per read, and a stop signal reaches every idle connection at once. The heartbeat sleeps
+/// while there is no connection (an idle server wakes nobody) and a new connection arms it.
 /// </summary>
 public sealed class ConnectionManager : IDisposable
 {
     private readonly ConcurrentDictionary<long, ConnectionContext> _connections = new();
     private readonly Timer _heartbeat;
+    private readonly TimeSpan _period;
     private long _nextId;
+    private int _armed;
 
     public ConnectionManager(TimeSpan? heartbeat = null)
     {
-        var period = heartbeat ?? TimeSpan.FromMilliseconds(250);
-        _heartbeat = new Timer(static state => ((ConnectionManager)state!).OnHeartbeat(), this, period, period);
+        _period = heartbeat ?? TimeSpan.FromMilliseconds(250);
+        _heartbeat = new Timer(static state => ((ConnectionManager)state!).OnHeartbeat(), this, Timeout.Infinite, Timeout.Infinite);
     }
 
     /// <summary>True once <see cref="Stop"/> was called: connections finish their current request and close.</summary>
@@ -27,6 +30,7 @@ public sealed class ConnectionManager : IDisposable
     {
         var context = new ConnectionContext(this, Interlocked.Increment(ref _nextId), onTimeoutOrStop);
         _connections[context.Id] = context;
+        Arm();
         if (Stopping)
         {
             context.SignalStop();
@@ -79,6 +83,37 @@ public sealed class ConnectionManager : IDisposable
         foreach (var connection in _connections.Values)
         {
             connection.Tick(now);
+        }
+
+        if (_connections.IsEmpty)
+        {
+            // Disarmed first and checked again, so that a connection registered meanwhile arms it again.
+            SetHeartbeat(Timeout.InfiniteTimeSpan);
+            Interlocked.Exchange(ref _armed, 0);
+            if (!_connections.IsEmpty)
+            {
+                Arm();
+            }
+        }
+    }
+
+    private void Arm()
+    {
+        if (Volatile.Read(ref _armed) == 0 && Interlocked.Exchange(ref _armed, 1) == 0)
+        {
+            SetHeartbeat(_period);
+        }
+    }
+
+    private void SetHeartbeat(TimeSpan period)
+    {
+        try
+        {
+            _heartbeat.Change(period, period);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed: no connection is watched any more.
         }
     }
 

@@ -125,15 +125,21 @@ internal sealed class FakePageFactory : IPageFactory
 
     public bool IsAvailable => true;
 
-    public Task<IPageChannel> OpenAsync(Tab tab, CancellationToken cancellationToken)
+    /// <summary>What the Nth page opened (from 0) waits for before it has loaded; a fault there is a load that failed.</summary>
+    public Func<int, Task> Loading { get; set; } = _ => Task.CompletedTask;
+
+    private int _opened;
+
+    public async Task<IPageChannel> OpenAsync(Tab tab, CancellationToken cancellationToken)
     {
+        await Loading(Interlocked.Increment(ref _opened) - 1).ConfigureAwait(false);
         var page = new FakePage(tab) { AutoAnswer = AutoAnswer };
         lock (Pages)
         {
             Pages.Add(page);
         }
 
-        return Task.FromResult<IPageChannel>(page);
+        return page;
     }
 
     public Task ResetContextAsync(CancellationToken cancellationToken)
@@ -166,9 +172,11 @@ internal sealed class FakeApp : IAsyncDisposable
 
     public FakePage Page(int slot) => Factory.PageOf(Pool.Tabs[slot]!);
 
-    public static async Task<FakeApp> StartAsync(AppOptions options, IReadOnlyDictionary<string, PageBindingHandler>? bindings = null)
+    public static Task<FakeApp> StartAsync(AppOptions options, IReadOnlyDictionary<string, PageBindingHandler>? bindings = null) =>
+        StartAsync(options, new FakePageFactory(), bindings);
+
+    public static async Task<FakeApp> StartAsync(AppOptions options, FakePageFactory factory, IReadOnlyDictionary<string, PageBindingHandler>? bindings = null)
     {
-        var factory = new FakePageFactory();
         FakeApp? app = null;
         var scope = new AppScope
         {

@@ -155,6 +155,7 @@ public sealed class KvTests
     {
         var store = "sqlite:" + Path.Combine(_root, "shared-kv.db");
         await using var node = await LeanProxyProcess.ServeAsync(App("shop"), cancellationToken, "--kv", "KV", "--store", store, "--tabs", "2");
+        await node.WaitForLogAsync("tab 1 ready", cancellationToken); // it listens once the first tab has loaded
         using var client = new HttpClient { BaseAddress = node.BaseUri };
         Assert.That(await client.GetStringAsync("/set?k=price&v=1", cancellationToken), Is.EqualTo("ok"));
 

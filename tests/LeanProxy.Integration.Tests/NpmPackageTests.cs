@@ -118,7 +118,7 @@ public sealed class NpmPackageTests
             Assert.That(stderr, Does.Match(@"packed .*: [0-9,]+ bytes"), "the bundle size is shown before the upload");
             await node.Process.WaitForLogAsync("A browser context is prepared for the next cold start", cancellationToken);
             Assert.That(await node.GetAsync("npm", "/", cancellationToken), Is.EqualTo((200, "hono node")));
-            Assert.That(node.Process.Stderr, Does.Contain("App npm: started in").And.Contain("(1 tab(s) loaded, the first in a context prepared ahead)"),
+            Assert.That(node.Process.Stderr, Does.Contain("App npm: started in").And.Contain("(the first of 1 tab(s) loaded, in a context prepared ahead"),
                 "the cold start took the prepared context: the app's import map was added to a page that had loaded the runtime");
             Assert.That((await node.GetAsync("npm", "/itty/x", cancellationToken)).Body, Is.EqualTo("{\"itty\":\"x\"}"));
         }

@@ -137,7 +137,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
         _browser = browser;
         browser.Register(this);
         var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
-        EngineLog.AppStarted(_app.Logger, _app.Name, took.TotalMilliseconds, _options.Tabs, prepared is null ? string.Empty : ", the first in a context prepared ahead");
+        EngineLog.AppStarted(_app.Logger, _app.Name, took.TotalMilliseconds, _options.Tabs, prepared is null ? string.Empty : ", in a context prepared ahead");
         if (!_options.Candidate)
         {
             _app.Stats.ColdStart(took);

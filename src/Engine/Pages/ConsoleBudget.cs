@@ -24,6 +24,24 @@ internal sealed class ConsoleBudget(Func<long> clock)
     /// </summary>
     public bool TryTake(out long dropped)
     {
+        var allowed = Take(out dropped, out var first);
+        if (first)
+        {
+            FirstDropped?.Invoke(); // outside the lock
+        }
+
+        return allowed;
+    }
+
+    /// <summary>Called when a line is dropped and none was waiting to be reported (the pool's heartbeat must run to say so).</summary>
+    public Action? FirstDropped { get; set; }
+
+    /// <summary>Lines were dropped and are not yet reported.</summary>
+    public bool HasDropped => Interlocked.Read(ref _dropped) > 0;
+
+    private bool Take(out long dropped, out bool first)
+    {
+        first = false;
         lock (_lock)
         {
             var now = clock();
@@ -36,7 +54,7 @@ internal sealed class ConsoleBudget(Func<long> clock)
             }
             else
             {
-                _dropped++;
+                first = _dropped++ == 0;
             }
 
             dropped = now - _reportedAt >= 1000 ? TakeDropped(now) : 0;

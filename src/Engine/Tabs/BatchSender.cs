@@ -131,15 +131,21 @@ internal sealed class BatchSender
         {
             if (item is PendingCall call)
             {
+                var live = !call.IsCompleted;
+                if (live)
+                {
+                    call.Attempts++;
+                    call.TabIndex = _tab.Index;
+                    _tab.Calls.Add(call);
+                }
+
+                // Counted out of the queue only once it is in the tab's calls: the heartbeat, which sleeps when a
+                // pool has nothing outstanding, never sees a call in neither.
                 Interlocked.Decrement(ref _queuedCalls);
-                if (call.IsCompleted)
+                if (!live)
                 {
                     continue;
                 }
-
-                call.Attempts++;
-                call.TabIndex = _tab.Index;
-                _tab.Calls.Add(call);
             }
 
             bytes += item.PayloadLength;

@@ -12,6 +12,9 @@ internal interface ITabOwner
     /// <summary>Sends a call the tab cannot take (it died after it was picked) to another tab.</summary>
     void Redispatch(PendingCall call);
 
+    /// <summary>Work reached the tab: the pool's heartbeat, asleep while there is nothing to watch, must run.</summary>
+    void Watch();
+
     /// <summary>The pool is shutting down: tabs ending now is expected.</summary>
     bool IsStopping { get; }
 }

@@ -62,6 +62,7 @@ internal sealed class Tab
     public void Enqueue(TabItem item)
     {
         Sender.Enqueue(item);
+        _owner.Watch();
         if (_dead)
         {
             // The tab ended after it was picked and its end has swept the queue: hand back what came after (a

@@ -13,6 +13,8 @@ namespace LeanProxy.Engine.Tabs;
 /// Between <see cref="AppOptions.Tabs"/> and <see cref="AppOptions.MaxTabs"/> it grows — one tab at a time, while even
 /// the least busy tab has <see cref="GrowAt"/> calls — and shrinks again, closing a tab past the first ones once it had
 /// nothing to do for <see cref="AppOptions.ExtraTabIdle"/> (the growth and the shrinking are in TabPool.Growth.cs).
+/// The heartbeat sleeps while there is nothing to watch (no call outstanding, no extra tab, no console lines to
+/// report), so that an idle app wakes nobody; work reaching a tab wakes it (<see cref="Watch"/>).
 /// </summary>
 internal sealed partial class TabPool : ITabOwner, IAsyncDisposable
 {
@@ -26,6 +28,7 @@ internal sealed partial class TabPool : ITabOwner, IAsyncDisposable
     private Tab? _spare;
     private Task? _spareCreation;
     private int _nextTabIndex;
+    private int _watching = 1; // the heartbeat is armed
     private volatile bool _stopping;
 
     private TabPool(AppScope app, bool heartbeat)
@@ -36,6 +39,7 @@ internal sealed partial class TabPool : ITabOwner, IAsyncDisposable
         if (heartbeat)
         {
             _heartbeat = new Timer(static state => ((TabPool)state!).Tick(), this, HeartbeatPeriod, HeartbeatPeriod);
+            app.Console.FirstDropped = Watch;
         }
     }
 
@@ -84,17 +88,58 @@ internal sealed partial class TabPool : ITabOwner, IAsyncDisposable
         return pool;
     }
 
-    /// <summary>Opens every tab (in parallel), then starts the spare in the background.</summary>
+    /// <summary>
+    /// Opens every tab at once and returns as soon as the first has loaded the app: it serves while the others load,
+    /// and each takes its slot when it is ready (one that fails is logged and opened again). If the first to finish
+    /// failed, the app does not load: every tab is waited for and the failure thrown. The spare starts a second later.
+    /// </summary>
     private async Task FillAsync(CancellationToken cancellationToken)
     {
-        var tabs = await Task.WhenAll(Enumerable.Range(0, App.Options.Tabs).Select(_ => OpenTabAsync(cancellationToken))).ConfigureAwait(false);
-        tabs.CopyTo(_tabs, 0);
+        var opening = Enumerable.Range(0, App.Options.Tabs).Select(_ => OpenTabAsync(cancellationToken)).ToList();
+        var first = await Task.WhenAny(opening).ConfigureAwait(false);
+        if (!first.IsCompletedSuccessfully)
+        {
+            await ((Task)Task.WhenAll(opening)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await first.ConfigureAwait(false); // throws its failure; the context's disposal closes the others
+        }
+
+        _tabs[0] = first.Result;
         FlushWaiting();
+        opening.Remove(first);
+        for (var i = 0; i < opening.Count; i++)
+        {
+            _ = TakeSlotAsync(i + 1, opening[i]);
+        }
 
         // The spare is not needed to serve: start it once the first requests had the machine to themselves.
         if (App.Options.WarmSpare)
         {
             _ = Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None).ContinueWith(_ => EnsureSpare(), TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>A tab that was still loading when the pool started serving takes its slot.</summary>
+    private async Task TakeSlotAsync(int slot, Task<Tab> opening)
+    {
+        try
+        {
+            var tab = await opening.ConfigureAwait(false);
+            if (_stopping)
+            {
+                await tab.CloseAsync().ConfigureAwait(false);
+                return;
+            }
+
+            _tabs[slot] = tab;
+            FlushWaiting();
+        }
+        catch (Exception ex) when (ex is CdpException or CdpClosedException or AppLoadException or OperationCanceledException or TimeoutException)
+        {
+            EngineLog.LateTabFailed(App.Logger, App.Name, ex);
+            if (!_stopping && App.Pages.IsAvailable)
+            {
+                await ReplaceAsync(slot).ConfigureAwait(false);
+            }
         }
     }
 
@@ -124,6 +169,7 @@ internal sealed partial class TabPool : ITabOwner, IAsyncDisposable
         else
         {
             _waiting.Enqueue(call);
+            Watch();
         }
     }
 
@@ -262,63 +308,6 @@ internal sealed partial class TabPool : ITabOwner, IAsyncDisposable
         for (var i = 0; i < count && _waiting.TryDequeue(out var waiting); i++)
         {
             Dispatch(waiting);
-        }
-    }
-
-    /// <summary>
-    /// The heartbeat: every tab checks its deadlines and whether it is stalled; a stalled tab's queued calls move to a
-    /// tab that answers (work stealing); held calls past their deadline get 504, the others are dispatched again.
-    /// </summary>
-    public void Tick()
-    {
-        var now = App.Now;
-        foreach (var tab in _tabs)
-        {
-            tab?.Tick(now);
-        }
-
-        if (_tabs.Length > App.Options.Tabs)
-        {
-            ShrinkIdle(now);
-        }
-
-        if (App.Console.Flush() is > 0 and var dropped)
-        {
-            EngineLog.ConsoleDropped(App.Logger, App.Name, dropped, ConsoleBudget.LinesPerSecond);
-        }
-
-        foreach (var tab in _tabs)
-        {
-            if (tab is { IsStalled: true, Sender.QueuedCalls: > 0 } && TabPicker.ForCall(_tabs, exclude: tab) is { IsStalled: false })
-            {
-                var moved = tab.Sender.TakeQueuedCalls();
-                foreach (var call in moved)
-                {
-                    // Picked again one by one, so that the moved calls spread over the tabs that answer.
-                    (TabPicker.ForCall(_tabs, exclude: tab) ?? tab).Enqueue(call);
-                }
-
-                if (moved.Count > 0)
-                {
-                    EngineLog.WorkMoved(App.Logger, App.Name, tab.Index, moved.Count);
-                }
-            }
-        }
-
-        if (!_waiting.IsEmpty)
-        {
-            var count = _waiting.Count;
-            for (var i = 0; i < count && _waiting.TryDequeue(out var call); i++)
-            {
-                if (now >= call.Deadline)
-                {
-                    call.TryFail(504, "Gateway Timeout");
-                }
-                else
-                {
-                    Dispatch(call);
-                }
-            }
         }
     }
 
