@@ -7,7 +7,7 @@ namespace LeanProxy.Engine.Calls;
 /// <summary>One request on its way through the engine; completed exactly once (response, 504, 502 or 503).</summary>
 internal sealed class PendingRequest(int id, ProxyRequest request, long deadline, AppStats? stats = null) : PendingCall(id, deadline)
 {
-    private readonly long _started = stats is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+    private readonly long _started = stats is null && !RequestTimeline.Enabled ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
 
     // Continuations run synchronously: the one waiting is the HTTP connection, which writes the response and goes
     // back to reading its socket (non-blocking work). Saves a thread-pool hop on every request.
@@ -18,6 +18,9 @@ internal sealed class PendingRequest(int id, ProxyRequest request, long deadline
     public Task<ProxyResponse> Task => _completion.Task;
 
     public override int PayloadLength => Request.Body.Length;
+
+    /// <summary>When its batch was written to the pipe (<see cref="RequestTimeline"/>; 0 when the timeline is off).</summary>
+    public long WrittenAt { get; set; }
 
     /// <summary>A crashed tab's requests are retried once when they never ran or are idempotent and safe.</summary>
     public override bool MayRetry => Attempts == 0 || (Attempts == 1 && HttpMethods.IsIdempotentSafe(Request.KnownMethod));
@@ -41,6 +44,14 @@ internal sealed class PendingRequest(int id, ProxyRequest request, long deadline
                 stats.Publish(new TailLine(DateTimeOffset.UtcNow, stats.App, "request", TabIndex, string.Empty, Request.Method, query >= 0 ? target[..query] : target,
                     response.StatusCode, System.Diagnostics.Stopwatch.GetElapsedTime(_started).TotalMilliseconds));
             }
+        }
+
+        if (RequestTimeline.Enabled)
+        {
+            var completed = System.Diagnostics.Stopwatch.GetTimestamp();
+            _completion.SetResult(response); // the connection writes the response in its continuation, here
+            RequestTimeline.Record(_started, WrittenAt, RequestTimeline.ReplyReadAt, completed, System.Diagnostics.Stopwatch.GetTimestamp());
+            return true;
         }
 
         _completion.SetResult(response);

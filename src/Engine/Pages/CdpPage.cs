@@ -29,6 +29,7 @@ internal sealed partial class CdpPage : IPageChannel
         _describeUrl = describeUrl;
         _readBatchReply = json =>
         {
+            Metrics.RequestTimeline.ReplyRead();
             var reply = PageMessageReader.ReadEvaluateResult(json);
             _tab.Router.Deliver(reply.Messages);
             return reply;
@@ -63,28 +64,73 @@ internal sealed partial class CdpPage : IPageChannel
         }
     }
 
+    /// <summary>
+    /// The remote object id of the page's <c>__lp</c> (its dispatcher), once the app has loaded: batches are sent as
+    /// <c>Runtime.callFunctionOn</c> of one constant function on it, which V8 compiles once, with the batch as a JSON
+    /// argument. Until then (and if the page cannot give it) as <c>Runtime.evaluate("__lp.d([...])")</c>, a script
+    /// compiled afresh for every batch.
+    /// </summary>
+    internal string? Dispatcher { get; set; }
+
     public async ValueTask<BatchOutcome> SendBatchAsync(IReadOnlyList<Calls.TabItem> batch)
     {
         ValueTask<BatchReply> call;
-        var expression = PooledBufferWriter.Rent();
+        var buffer = PooledBufferWriter.Rent();
         try
         {
-            HostMessageWriter.WriteBatch(expression, batch);
-            call = Session.SendAsync(
-                CdpMethods.RuntimeEvaluate,
-                expression,
-                static (writer, buffer) =>
-                {
-                    writer.WriteString("expression"u8, buffer.WrittenSpan);
-                    writer.WriteBoolean("awaitPromise"u8, true);
-                    writer.WriteBoolean("returnByValue"u8, true);
-                },
-                _readBatchReply,
-                CancellationToken.None);
+            if (Dispatcher is { } dispatcher)
+            {
+                HostMessageWriter.WriteBatchArray(buffer, batch);
+                call = Session.SendAsync(
+                    CdpMethods.RuntimeCallFunctionOn,
+                    (dispatcher, buffer),
+                    static (writer, state) =>
+                    {
+                        writer.WriteString("functionDeclaration"u8, "function (m) { return this.d(m); }"u8);
+                        writer.WriteString("objectId"u8, state.dispatcher);
+                        writer.WriteStartArray("arguments"u8);
+                        writer.WriteStartObject();
+                        writer.WritePropertyName("value"u8);
+                        writer.WriteRawValue(state.buffer.WrittenSpan, skipInputValidation: true);
+                        writer.WriteEndObject();
+                        writer.WriteEndArray();
+                        writer.WriteBoolean("awaitPromise"u8, true);
+                        writer.WriteBoolean("returnByValue"u8, true);
+                    },
+                    _readBatchReply,
+                    CancellationToken.None);
+            }
+            else
+            {
+                HostMessageWriter.WriteBatch(buffer, batch);
+                call = Session.SendAsync(
+                    CdpMethods.RuntimeEvaluate,
+                    buffer,
+                    static (writer, expression) =>
+                    {
+                        writer.WriteString("expression"u8, expression.WrittenSpan);
+                        writer.WriteBoolean("awaitPromise"u8, true);
+                        writer.WriteBoolean("returnByValue"u8, true);
+                    },
+                    _readBatchReply,
+                    CancellationToken.None);
+            }
         }
         finally
         {
-            PooledBufferWriter.Return(expression);
+            PooledBufferWriter.Return(buffer);
+        }
+
+        if (Metrics.RequestTimeline.Enabled)
+        {
+            var written = System.Diagnostics.Stopwatch.GetTimestamp();
+            foreach (var item in batch)
+            {
+                if (item is Calls.PendingRequest request)
+                {
+                    request.WrittenAt = written;
+                }
+            }
         }
 
         try
@@ -140,6 +186,7 @@ internal sealed partial class CdpPage : IPageChannel
 
     private void OnBindingCalled(ReadOnlySpan<byte> json, string? sessionId)
     {
+        Metrics.RequestTimeline.ReplyRead();
         var reader = new Utf8JsonReader(json);
         reader.Read();
         string? name = null;

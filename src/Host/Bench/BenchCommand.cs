@@ -77,6 +77,11 @@ public static class BenchCommand
             throw new UsageException("--max-tabs is for bench --apps N.");
         }
 
+        if (options.Timeline && options.Protocol is not null && !options.Protocol.Equals("http", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new UsageException("--timeline measures HTTP requests: it is not for --protocol " + options.Protocol + ".");
+        }
+
         var tabs = ParseList("--tabs", options.Tabs, [1, 2]);
         var connections = ParseList("--connections", options.Connections, [1, 64]);
         var duration = ParseDuration(options.Duration);
@@ -107,6 +112,7 @@ public static class BenchCommand
             throw new UsageException(ex.Message);
         }
 
+        LeanProxy.Engine.Metrics.RequestTimeline.Enabled = options.Timeline;
         using var loggerFactory = HostLogging.Create(LogLevel.Warning);
         var rows = new List<BenchRow>();
         foreach (var tabCount in tabs)
@@ -157,6 +163,7 @@ public static class BenchCommand
 
     private static async Task<BenchRow> MeasureAsync(LeanProxyServer server, LoadGenerator generator, int tabs, int connections, TimeSpan duration, TextWriter stderr)
     {
+        LeanProxy.Engine.Metrics.RequestTimeline.Take(); // what the warm-up and the row before left
         var browserPid = server.Browser.Browser.ProcessId;
         var chromiumBefore = browserPid is { } before ? ProcessStats.Tree(before).Sum(ProcessStats.CpuSeconds) : 0;
         var hostBefore = ProcessStats.CpuSeconds(Environment.ProcessId);
@@ -190,7 +197,8 @@ public static class BenchCommand
             Math.Round(hostCpu * perRequest, 1),
             Math.Round(Math.Max(chromiumCpu, 0) * perRequest, 1),
             Math.Round(ProcessStats.PssMb(Environment.ProcessId), 1),
-            Math.Round(tree.Sum(ProcessStats.PssMb), 1));
+            Math.Round(tree.Sum(ProcessStats.PssMb), 1),
+            LeanProxy.Engine.Metrics.RequestTimeline.Enabled ? LeanProxy.Engine.Metrics.RequestTimeline.Take() : null);
     }
 
     internal static string FormatTable(BenchReport report)
@@ -202,6 +210,12 @@ public static class BenchCommand
         foreach (var r in report.Rows)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Tabs} | {r.Connections} | {r.RequestsPerSecond:0} | {r.RequestsPerSecondPerTab:0} | {r.P50Ms:0.000} | {r.P90Ms:0.000} | {r.P99Ms:0.000} | {r.Errors} | {r.HostCpuMicrosecondsPerRequest:0.0} | {r.ChromiumCpuMicrosecondsPerRequest:0.0} | {r.HostPssMb:0} | {r.ChromiumPssMb:0} |");
+        }
+
+        foreach (var r in report.Rows.Where(r => r.Timeline is { Samples: > 0 }))
+        {
+            var t = r.Timeline!;
+            text.AppendLine(CultureInfo.InvariantCulture, $"timeline tabs={r.Tabs} conns={r.Connections} (medians, µs, {t.Samples} requests): engine in → written to the pipe {t.ToWriteUs:0.0} · written → reply read {t.RoundTripUs:0.0} · reply read → completed {t.ToCompleteUs:0.0} · completed → response written {t.ToRespondUs:0.0}; the client's p50 {r.P50Ms * 1000:0}");
         }
 
         foreach (var connections in report.Rows.Select(r => r.Connections).Distinct())

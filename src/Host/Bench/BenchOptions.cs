@@ -36,6 +36,9 @@ public sealed class BenchOptions
     [Option("max-tabs", HelpText = "With --apps: the node's tab budget for the round-robin (default 8).")]
     public int? MaxTabs { get; set; }
 
+    [Option("timeline", HelpText = "With --protocol http: also report where a request's time goes in the host (medians per stage: engine in → written to Chromium's pipe → reply read → completed → response written).")]
+    public bool Timeline { get; set; }
+
     [Option("json", HelpText = "Print one JSON document on stdout instead of the table.")]
     public bool Json { get; set; }
 }

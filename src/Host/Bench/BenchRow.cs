@@ -14,7 +14,8 @@ public sealed record BenchRow(
     double HostCpuMicrosecondsPerRequest,
     double ChromiumCpuMicrosecondsPerRequest,
     double HostPssMb,
-    double ChromiumPssMb);
+    double ChromiumPssMb,
+    LeanProxy.Engine.Metrics.TimelineSummary? Timeline = null);
 
 /// <summary>The whole run, as <c>--json</c> prints it.</summary>
 public sealed record BenchReport(string App, string Path, double DurationSeconds, IReadOnlyList<BenchRow> Rows);
