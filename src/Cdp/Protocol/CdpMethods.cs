@@ -15,7 +15,6 @@ public static class CdpMethods
     public const string RuntimeEnable = "Runtime.enable";
     public const string RuntimeAddBinding = "Runtime.addBinding";
     public const string RuntimeEvaluate = "Runtime.evaluate";
-    public const string RuntimeCallFunctionOn = "Runtime.callFunctionOn";
     public const string RuntimeTerminateExecution = "Runtime.terminateExecution";
     public const string PageEnable = "Page.enable";
     public const string PageNavigate = "Page.navigate";

@@ -64,61 +64,28 @@ internal sealed partial class CdpPage : IPageChannel
         }
     }
 
-    /// <summary>
-    /// The remote object id of the page's <c>__lp</c> (its dispatcher), once the app has loaded: batches are sent as
-    /// <c>Runtime.callFunctionOn</c> of one constant function on it, which V8 compiles once, with the batch as a JSON
-    /// argument. Until then (and if the page cannot give it) as <c>Runtime.evaluate("__lp.d([...])")</c>, a script
-    /// compiled afresh for every batch.
-    /// </summary>
-    internal string? Dispatcher { get; set; }
-
     public async ValueTask<BatchOutcome> SendBatchAsync(IReadOnlyList<Calls.TabItem> batch)
     {
         ValueTask<BatchReply> call;
-        var buffer = PooledBufferWriter.Rent();
+        var expression = PooledBufferWriter.Rent();
         try
         {
-            if (Dispatcher is { } dispatcher)
-            {
-                HostMessageWriter.WriteBatchArray(buffer, batch);
-                call = Session.SendAsync(
-                    CdpMethods.RuntimeCallFunctionOn,
-                    (dispatcher, buffer),
-                    static (writer, state) =>
-                    {
-                        writer.WriteString("functionDeclaration"u8, "function (m) { return this.d(m); }"u8);
-                        writer.WriteString("objectId"u8, state.dispatcher);
-                        writer.WriteStartArray("arguments"u8);
-                        writer.WriteStartObject();
-                        writer.WritePropertyName("value"u8);
-                        writer.WriteRawValue(state.buffer.WrittenSpan, skipInputValidation: true);
-                        writer.WriteEndObject();
-                        writer.WriteEndArray();
-                        writer.WriteBoolean("awaitPromise"u8, true);
-                        writer.WriteBoolean("returnByValue"u8, true);
-                    },
-                    _readBatchReply,
-                    CancellationToken.None);
-            }
-            else
-            {
-                HostMessageWriter.WriteBatch(buffer, batch);
-                call = Session.SendAsync(
-                    CdpMethods.RuntimeEvaluate,
-                    buffer,
-                    static (writer, expression) =>
-                    {
-                        writer.WriteString("expression"u8, expression.WrittenSpan);
-                        writer.WriteBoolean("awaitPromise"u8, true);
-                        writer.WriteBoolean("returnByValue"u8, true);
-                    },
-                    _readBatchReply,
-                    CancellationToken.None);
-            }
+            HostMessageWriter.WriteBatch(expression, batch);
+            call = Session.SendAsync(
+                CdpMethods.RuntimeEvaluate,
+                expression,
+                static (writer, buffer) =>
+                {
+                    writer.WriteString("expression"u8, buffer.WrittenSpan);
+                    writer.WriteBoolean("awaitPromise"u8, true);
+                    writer.WriteBoolean("returnByValue"u8, true);
+                },
+                _readBatchReply,
+                CancellationToken.None);
         }
         finally
         {
-            PooledBufferWriter.Return(buffer);
+            PooledBufferWriter.Return(expression);
         }
 
         if (Metrics.RequestTimeline.Enabled)

@@ -132,12 +132,6 @@ internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer,
             }
 
             CheckLoaded(app, status);
-            page.Dispatcher = await session.SendAsync(
-                CdpMethods.RuntimeEvaluate,
-                0,
-                static (writer, _) => writer.WriteString("expression"u8, "globalThis.__lp"u8),
-                static json => ReadObjectId(json),
-                cancellationToken).ConfigureAwait(false);
             EngineLog.TabReady(app.Logger, app.Name, tab.Index, stopwatch.ElapsedMilliseconds);
             return page;
         }
@@ -184,32 +178,6 @@ internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer,
 
             await Task.Delay(5, cancellationToken).ConfigureAwait(false);
         }
-    }
-
-    /// <summary>The remote object id of an evaluate's result (null for a primitive or an exception).</summary>
-    private static string? ReadObjectId(ReadOnlySpan<byte> json)
-    {
-        var reader = new Utf8JsonReader(json);
-        var depth = 0;
-        while (reader.Read())
-        {
-            switch (reader.TokenType)
-            {
-                case JsonTokenType.StartObject:
-                    depth++;
-                    break;
-                case JsonTokenType.EndObject:
-                    depth--;
-                    break;
-                case JsonTokenType.PropertyName when depth == 1 && reader.ValueTextEquals("exceptionDetails"u8):
-                    return null;
-                case JsonTokenType.PropertyName when depth == 2 && reader.ValueTextEquals("objectId"u8):
-                    reader.Read();
-                    return reader.GetString();
-            }
-        }
-
-        return null;
     }
 
     private static string? ReadStringResult(ReadOnlySpan<byte> json)

@@ -29,13 +29,6 @@ internal static class HostMessageWriter
     public static void WriteBatch(IBufferWriter<byte> output, IReadOnlyList<TabItem> batch)
     {
         Append(output, "__lp.d("u8);
-        WriteBatchArray(output, batch);
-        Append(output, ")"u8);
-    }
-
-    /// <summary>The batch as a JSON array: the argument of the page's dispatcher (Runtime.callFunctionOn).</summary>
-    public static void WriteBatchArray(IBufferWriter<byte> output, IReadOnlyList<TabItem> batch)
-    {
         var writer = t_writer ??= new Utf8JsonWriter(output, Options);
         writer.Reset(output);
         writer.WriteStartArray();
@@ -47,6 +40,7 @@ internal static class HostMessageWriter
         writer.WriteEndArray();
         writer.Flush();
         writer.Reset(PooledBufferWriter.Nowhere);
+        Append(output, ")"u8);
     }
 
     public static void WriteRequest(Utf8JsonWriter writer, int id, ProxyRequest request)
