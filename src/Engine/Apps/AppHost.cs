@@ -67,7 +67,23 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
     /// <summary>An app host over pages of the caller's making (the tests' scripted fake pages).</summary>
     internal static AppHost Create(AppScope app) => new(app.Bundle, app.Options, NullLoggerFactory.Instance, app);
 
-    /// <summary>Starts the page server and opens the tabs in <paramref name="browser"/>; returns once the app is loaded in all of them.</summary>
+    /// <summary>
+    /// Starts the app's page server and egress proxy, which need no browser: called while Chromium starts (serve APP),
+    /// so that only the context and the tabs remain for <see cref="StartAsync(BrowserHost, CancellationToken)"/>.
+    /// </summary>
+    public void StartServing()
+    {
+        if (_pageServer is not null)
+        {
+            return;
+        }
+
+        _egress = Egress.EgressProxy.Start(new Egress.EgressPolicy(_options.AllowNet), _bundle.Name, _loggerFactory.CreateLogger("LeanProxy.Egress"));
+        _pageServer = new PageServer(_bundle, _options.Variables, _loggerFactory.CreateLogger("LeanProxy.PageServer"), _options.KvBindings);
+        _pageServer.Start();
+    }
+
+    /// <summary>Starts the page server and opens the tabs in <paramref name="browser"/>; returns once the app is loaded in its first tab.</summary>
     public Task StartAsync(BrowserHost browser, CancellationToken cancellationToken = default) => StartAsync(browser, null, cancellationToken);
 
     /// <summary>
@@ -94,7 +110,11 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
 
         PageServer pageServer;
         var policy = new Egress.EgressPolicy(_options.AllowNet);
-        if (prepared is not null && prepared.IsUsable(browser) && prepared.TryAdopt())
+        if (_pageServer is not null && _egress is not null)
+        {
+            pageServer = _pageServer; // started ahead (StartServing), while the browser started
+        }
+        else if (prepared is not null && prepared.IsUsable(browser) && prepared.TryAdopt())
         {
             pageServer = prepared.PageServer;
             pageServer.Assign(_bundle, _options.Variables, _options.KvBindings);
@@ -131,6 +151,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
                 await _egress.DisposeAsync().ConfigureAwait(false);
             }
 
+            (_pageServer, _egress) = (null, null);
             throw;
         }
 

@@ -153,10 +153,20 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
             throw;
         }
 
-        _browser = await browser.ConfigureAwait(false);
-
+        // The app's page server and egress proxy need no browser: they start while Chromium does.
         var app = AppHost.Create(bundle, _plan.App with { RequiredExports = _plan.RequiredExports }, _loggerFactory, kv);
-        await app.StartAsync(_browser, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            app.StartServing();
+            _browser = await browser.ConfigureAwait(false);
+            await app.StartAsync(_browser, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
         _app = app;
         _router.Swap(app);
         foreach (var (listener, _) in _listeners)
