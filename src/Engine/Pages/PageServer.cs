@@ -87,7 +87,9 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
 
     public void Start()
     {
-        var driver = new HttpDriver(this, new HttpListenerOptions { MaxBodyBytes = 0 }, _logger);
+        // Its pages fetch their modules at load and rarely after: a kept-alive connection closes after 10 s idle (not
+        // the public listener's 120 s), so that an idle app's node has no connection to watch and wakes nobody.
+        var driver = new HttpDriver(this, new HttpListenerOptions { MaxBodyBytes = 0, KeepAliveTimeout = TimeSpan.FromSeconds(10) }, _logger);
         _listener = SocketListener.Bind(new IPEndPoint(IPAddress.Loopback, 0), driver, maxConnections: 256, _logger);
         _listener.Start();
     }
