@@ -48,6 +48,16 @@ public sealed class BenchTests
     }
 
     [Test]
+    public async Task TimelineIsForHttp()
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = await Program.RunAsync(["bench", "examples/tcp-echo", "--protocol", "tcp", "--timeline"], stdout, stderr);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(stderr.ToString(), Does.Contain("--timeline measures HTTP requests: it is not for --protocol tcp."));
+    }
+
+    [Test]
     public void PercentilesUseTheNearestRank()
     {
         var sorted = Enumerable.Range(1, 100).Select(i => (double)i).ToList();

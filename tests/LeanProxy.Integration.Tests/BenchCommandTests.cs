@@ -27,4 +27,19 @@ public sealed class BenchCommandTests
             Assert.That(row.GetProperty("chromiumPssMb").GetDouble(), Is.GreaterThan(0));
         }
     }
+
+    [Test]
+    [CancelAfter(90_000)]
+    public async Task TimelineSaysWhereARequestsTimeGoesInTheHost(CancellationToken cancellationToken)
+    {
+        await using var host = LeanProxyProcess.Start("bench", LeanProxyProcess.ExamplePath("hello"), "--tabs", "1", "--connections", "1", "--duration", "1s", "--timeline", "--json");
+        Assert.That(await host.WaitForExitAsync(cancellationToken), Is.Zero, host.Stderr);
+        using var report = JsonDocument.Parse(host.Stdout);
+        var row = report.RootElement.GetProperty("rows").EnumerateArray().Single();
+        var timeline = row.GetProperty("timeline");
+        Assert.That(timeline.GetProperty("samples").GetInt32(), Is.GreaterThan(0).And.LessThanOrEqualTo(row.GetProperty("requests").GetInt64()));
+        var stages = new[] { "toWriteUs", "roundTripUs", "toCompleteUs", "toRespondUs" }.Select(s => timeline.GetProperty(s).GetDouble()).ToList();
+        Assert.That(stages, Is.All.GreaterThan(0));
+        Assert.That(stages.Sum(), Is.LessThan(row.GetProperty("p99Ms").GetDouble() * 1000), "the host's stages are part of what the client waited");
+    }
 }
