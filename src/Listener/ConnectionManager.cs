@@ -97,6 +97,9 @@ public sealed class ConnectionManager : IDisposable
         }
     }
 
+    /// <summary>The heartbeat sleeps: no connection to watch.</summary>
+    internal bool IsAsleep => Volatile.Read(ref _armed) == 0;
+
     private void Arm()
     {
         if (Volatile.Read(ref _armed) == 0 && Interlocked.Exchange(ref _armed, 1) == 0)
