@@ -103,6 +103,9 @@ case "$verb" in
     ensure_postgres
     ensure_npm
     run dotnet build LeanProxy.sln -c Release -v quiet -nologo
+    # The integration tests run the binary that ships (single-file, self-contained, trimmed), not the build's dll.
+    run dotnet publish src/Host/LeanProxy.Host.csproj -c Release -o out -v quiet -nologo
+    export LEANPROXY_TEST_BINARY="$PWD/out/leanproxy"
     run dotnet test LeanProxy.sln -c Release --no-build -v quiet -nologo --logger "console;verbosity=normal"
     ;;
   publish)

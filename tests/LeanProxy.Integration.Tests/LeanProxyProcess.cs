@@ -21,7 +21,13 @@ internal sealed class LeanProxyProcess : IAsyncDisposable
         TempDirectory = tempDirectory;
     }
 
-    public static string Binary => Path.Combine(AppContext.BaseDirectory, "leanproxy.dll");
+    /// <summary>
+    /// The published binary when <c>LEANPROXY_TEST_BINARY</c> names it (<c>./build.sh test</c> publishes it and runs every
+    /// test against what ships: single-file, self-contained, trimmed); else the build's leanproxy.dll, run by dotnet.
+    /// </summary>
+    public static string? Published => Environment.GetEnvironmentVariable("LEANPROXY_TEST_BINARY") is { Length: > 0 } path ? Path.GetFullPath(path) : null;
+
+    public static string Binary => Published ?? Path.Combine(AppContext.BaseDirectory, "leanproxy.dll");
 
     public static string AppPath(string name) => Path.Combine(AppContext.BaseDirectory, "apps", name);
 
@@ -75,7 +81,7 @@ internal sealed class LeanProxyProcess : IAsyncDisposable
     {
         var temp = Path.Combine(Path.GetTempPath(), "lp-test-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(temp);
-        var startInfo = new ProcessStartInfo(asNobody ? "setpriv" : "dotnet")
+        var startInfo = new ProcessStartInfo(asNobody ? "setpriv" : Published ?? "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -85,7 +91,7 @@ internal sealed class LeanProxyProcess : IAsyncDisposable
         if (asNobody && !OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute);
-            foreach (var arg in new[] { "--reuid=nobody", "--regid=nogroup", "--clear-groups", "dotnet" })
+            foreach (var arg in new[] { "--reuid=nobody", "--regid=nogroup", "--clear-groups", Published ?? "dotnet" })
             {
                 startInfo.ArgumentList.Add(arg);
             }
@@ -94,7 +100,11 @@ internal sealed class LeanProxyProcess : IAsyncDisposable
             startInfo.Environment["DOTNET_CLI_HOME"] = temp;
         }
 
-        startInfo.ArgumentList.Add(Binary);
+        if (Published is null)
+        {
+            startInfo.ArgumentList.Add(Binary);
+        }
+
         foreach (var arg in args)
         {
             startInfo.ArgumentList.Add(arg);
