@@ -10,16 +10,11 @@ namespace LeanProxy.Listener;
 public sealed class ConnectionManager : IDisposable
 {
     private readonly ConcurrentDictionary<long, ConnectionContext> _connections = new();
-    private readonly Timer _heartbeat;
-    private readonly TimeSpan _period;
+    private readonly SleepingHeartbeat _heartbeat;
     private long _nextId;
-    private int _armed;
 
-    public ConnectionManager(TimeSpan? heartbeat = null)
-    {
-        _period = heartbeat ?? TimeSpan.FromMilliseconds(250);
-        _heartbeat = new Timer(static state => ((ConnectionManager)state!).OnHeartbeat(), this, Timeout.Infinite, Timeout.Infinite);
-    }
+    public ConnectionManager(TimeSpan? heartbeat = null) =>
+        _heartbeat = new SleepingHeartbeat(OnHeartbeat, heartbeat ?? TimeSpan.FromMilliseconds(250), armed: false);
 
     /// <summary>True once <see cref="Stop"/> was called: connections finish their current request and close.</summary>
     public bool Stopping { get; private set; }
@@ -30,7 +25,7 @@ public sealed class ConnectionManager : IDisposable
     {
         var context = new ConnectionContext(this, Interlocked.Increment(ref _nextId), onTimeoutOrStop);
         _connections[context.Id] = context;
-        Arm();
+        _heartbeat.Wake();
         if (Stopping)
         {
             context.SignalStop();
@@ -87,38 +82,12 @@ public sealed class ConnectionManager : IDisposable
 
         if (_connections.IsEmpty)
         {
-            // Disarmed first and checked again, so that a connection registered meanwhile arms it again.
-            SetHeartbeat(Timeout.InfiniteTimeSpan);
-            Interlocked.Exchange(ref _armed, 0);
-            if (!_connections.IsEmpty)
-            {
-                Arm();
-            }
+            _heartbeat.TrySleep(() => !_connections.IsEmpty);
         }
     }
 
     /// <summary>The heartbeat sleeps: no connection to watch.</summary>
-    internal bool IsAsleep => Volatile.Read(ref _armed) == 0;
-
-    private void Arm()
-    {
-        if (Volatile.Read(ref _armed) == 0 && Interlocked.Exchange(ref _armed, 1) == 0)
-        {
-            SetHeartbeat(_period);
-        }
-    }
-
-    private void SetHeartbeat(TimeSpan period)
-    {
-        try
-        {
-            _heartbeat.Change(period, period);
-        }
-        catch (ObjectDisposedException)
-        {
-            // Disposed: no connection is watched any more.
-        }
-    }
+    internal bool IsAsleep => _heartbeat.IsAsleep;
 
     public void Dispose() => _heartbeat.Dispose();
 }

@@ -66,40 +66,15 @@ internal sealed partial class TabPool
 
         if (!_stopping && !NeedsWatching())
         {
-            // Nothing to watch: asleep until work reaches a tab. Disarmed first and checked again after, so that
-            // work that arrived meanwhile (its Watch saw the heartbeat still armed) arms it again.
-            SetHeartbeat(Timeout.InfiniteTimeSpan);
-            Interlocked.Exchange(ref _watching, 0);
-            if (NeedsWatching())
-            {
-                Watch();
-            }
+            _heartbeat.TrySleep(NeedsWatching); // asleep until work reaches a tab
         }
     }
 
     /// <summary>The heartbeat sleeps: nothing to watch until work reaches a tab.</summary>
-    internal bool IsAsleep => Volatile.Read(ref _watching) == 0;
+    internal bool IsAsleep => _heartbeat.IsAsleep;
 
     /// <summary>Arms the heartbeat if it sleeps.</summary>
-    public void Watch()
-    {
-        if (Volatile.Read(ref _watching) == 0 && Interlocked.Exchange(ref _watching, 1) == 0)
-        {
-            SetHeartbeat(HeartbeatPeriod);
-        }
-    }
-
-    private void SetHeartbeat(TimeSpan period)
-    {
-        try
-        {
-            _heartbeat?.Change(period, period);
-        }
-        catch (ObjectDisposedException)
-        {
-            // The pool is gone: nothing to watch.
-        }
-    }
+    public void Watch() => _heartbeat.Wake();
 
     /// <summary>Whether the heartbeat has something to do: deadlines, stalls, an extra tab to close, lines to report.</summary>
     private bool NeedsWatching()

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using LeanProxy.Cdp;
 using LeanProxy.Engine.Apps;
 using LeanProxy.Engine.Pages;
+using LeanProxy.Listener;
 
 namespace LeanProxy.Engine.Tabs;
 
@@ -23,12 +24,11 @@ internal sealed partial class TabPool : ITabOwner, IAsyncDisposable
 
     private readonly Tab?[] _tabs;
     private readonly ConcurrentQueue<PendingCall> _waiting = new();
-    private readonly Timer? _heartbeat;
+    private readonly SleepingHeartbeat _heartbeat;
     private readonly Lock _spareLock = new();
     private Tab? _spare;
     private Task? _spareCreation;
     private int _nextTabIndex;
-    private int _watching = 1; // the heartbeat is armed
     private volatile bool _stopping;
 
     private TabPool(AppScope app, bool heartbeat)
@@ -36,9 +36,9 @@ internal sealed partial class TabPool : ITabOwner, IAsyncDisposable
         App = app;
         _tabs = new Tab?[Math.Max(app.Options.Tabs, app.Options.MaxTabs)];
         _idleSince = new long[_tabs.Length];
+        _heartbeat = new SleepingHeartbeat(Tick, HeartbeatPeriod, armed: true, withTimer: heartbeat);
         if (heartbeat)
         {
-            _heartbeat = new Timer(static state => ((TabPool)state!).Tick(), this, HeartbeatPeriod, HeartbeatPeriod);
             app.Console.FirstDropped = Watch;
         }
     }
@@ -325,10 +325,7 @@ internal sealed partial class TabPool : ITabOwner, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stopping = true;
-        if (_heartbeat is not null)
-        {
-            await _heartbeat.DisposeAsync().ConfigureAwait(false);
-        }
+        await _heartbeat.DisposeAsync().ConfigureAwait(false);
 
         while (_waiting.TryDequeue(out var call))
         {
