@@ -56,6 +56,32 @@ public sealed class LifecycleTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task ChromiumRunsInASessionOfItsOwnSoThatATerminalsCtrlCReachesTheHostAlone(CancellationToken cancellationToken)
+    {
+        await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.ExamplePath("hello"), cancellationToken);
+        var browser = host.Descendants()[0];
+        Assert.That(ProcessTree.CommandLine(browser), Does.Contain("--remote-debugging-pipe"), "the browser process");
+        var (hostGroup, hostSession) = GroupAndSession(host.Pid);
+        var (browserGroup, browserSession) = GroupAndSession(browser);
+        Assert.That(browserGroup, Is.Not.EqualTo(hostGroup), "another process group: a signal to the host's group misses it");
+        Assert.That(browserSession, Is.Not.EqualTo(hostSession), "another session: no controlling terminal");
+
+        // Stopped in order by the host, not by the signal: no tab "ended" as a failure.
+        host.Signal("INT");
+        Assert.That(await host.WaitForExitAsync(cancellationToken), Is.EqualTo(0));
+        Assert.That(host.Stderr, Does.Not.Contain("fail:"));
+    }
+
+    /// <summary>The process group and session of a process (fields 5 and 6 of /proc/PID/stat, after the command's parentheses).</summary>
+    private static (int Group, int Session) GroupAndSession(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (int.Parse(fields[2], System.Globalization.CultureInfo.InvariantCulture), int.Parse(fields[3], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task ChromiumDiesWithTheHostEvenOnSigkill(CancellationToken cancellationToken)
     {
         await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.ExamplePath("hello"), cancellationToken);

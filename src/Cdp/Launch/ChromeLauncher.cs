@@ -70,7 +70,12 @@ public static class ChromeLauncher
             UseShellExecute = false,
         };
         startInfo.ArgumentList.Add("-c");
-        startInfo.ArgumentList.Add("exec \"$0\" \"$@\" 3<\"$LEANPROXY_CDP_IN\" 4>\"$LEANPROXY_CDP_OUT\"");
+        // In a session of its own (setsid, which keeps the PID: the shell is not a group leader), so that a terminal's
+        // Ctrl-C, which goes to the whole foreground process group, reaches LeanProxy alone: it then closes Chromium in
+        // order, instead of finding it gone mid-stop. Chromium still dies with LeanProxy: it exits when its pipe closes.
+        startInfo.ArgumentList.Add(
+            "if command -v setsid >/dev/null 2>&1; then exec setsid \"$0\" \"$@\" 3<\"$LEANPROXY_CDP_IN\" 4>\"$LEANPROXY_CDP_OUT\"; fi; " +
+            "exec \"$0\" \"$@\" 3<\"$LEANPROXY_CDP_IN\" 4>\"$LEANPROXY_CDP_OUT\"");
         startInfo.ArgumentList.Add(executable);
         foreach (var argument in arguments)
         {
