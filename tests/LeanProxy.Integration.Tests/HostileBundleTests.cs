@@ -31,31 +31,23 @@ public sealed class HostileBundleTests
     [CancelAfter(240_000)]
     public async Task HostileBundlesAreRefusedAndLeaveNothingBehind(CancellationToken cancellationToken)
     {
-        var root = Directory.CreateTempSubdirectory("lp-bundles-").FullName;
-        try
+        await using var node = await NodeHarness.StartOnSqliteAsync(admin: true, cancellationToken);
+        var filesBefore = FilesOutsideTheBrowserProfile(node.Process.TempDirectory);
+        foreach (var data in Bundles())
         {
-            await using var node = await NodeHarness.StartAsync("sqlite:" + Path.Combine(root, "store.db"), admin: true, cancellationToken);
-            var filesBefore = FilesOutsideTheBrowserProfile(node.Process.TempDirectory);
-            foreach (var data in Bundles())
-            {
-                var (kind, status, code, reason) = ((string)data.Arguments[0]!, (int)data.Arguments[1]!, (string)data.Arguments[2]!, (string)data.Arguments[3]!);
-                using var content = new ByteArrayContent(Build(kind));
-                content.Headers.ContentType = new MediaTypeHeaderValue("application/gzip");
-                var (answered, body) = await node.AdminAsync(HttpMethod.Put, "/v1/apps/evil", cancellationToken, content);
-                Assert.That(answered, Is.EqualTo(status), kind + ": " + body);
-                Assert.That(body, Does.Contain(code).And.Contain(reason), kind);
-            }
+            var (kind, status, code, reason) = ((string)data.Arguments[0]!, (int)data.Arguments[1]!, (string)data.Arguments[2]!, (string)data.Arguments[3]!);
+            using var content = new ByteArrayContent(Build(kind));
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/gzip");
+            var (answered, body) = await node.AdminAsync(HttpMethod.Put, "/v1/apps/evil", cancellationToken, content);
+            Assert.That(answered, Is.EqualTo(status), kind + ": " + body);
+            Assert.That(body, Does.Contain(code).And.Contain(reason), kind);
+        }
 
-            Assert.That((await node.AdminAsync(HttpMethod.Get, "/v1/apps", cancellationToken)).Body, Does.Not.Contain("evil"), "nothing in the store");
-            Assert.That((await node.GetAsync("evil", "/", cancellationToken)).Status, Is.EqualTo(404));
-            Assert.That(FilesOutsideTheBrowserProfile(node.Process.TempDirectory), Is.EqualTo(filesBefore), "nothing on disk");
-            Assert.That((await node.CliAsync(cancellationToken, "deploy", LeanProxyProcess.AppPath("hostile"), "--name", "good")).Code, Is.Zero, "a good deploy still works");
-            Assert.That(await node.GetAsync("good", "/count", cancellationToken), Is.EqualTo((200, "1")));
-        }
-        finally
-        {
-            Directory.Delete(root, recursive: true);
-        }
+        Assert.That((await node.AdminAsync(HttpMethod.Get, "/v1/apps", cancellationToken)).Body, Does.Not.Contain("evil"), "nothing in the store");
+        Assert.That((await node.GetAsync("evil", "/", cancellationToken)).Status, Is.EqualTo(404));
+        Assert.That(FilesOutsideTheBrowserProfile(node.Process.TempDirectory), Is.EqualTo(filesBefore), "nothing on disk");
+        Assert.That((await node.CliAsync(cancellationToken, "deploy", LeanProxyProcess.AppPath("hostile"), "--name", "good")).Code, Is.Zero, "a good deploy still works");
+        Assert.That(await node.GetAsync("good", "/count", cancellationToken), Is.EqualTo((200, "1")));
     }
 
     private static string[] FilesOutsideTheBrowserProfile(string temp) =>

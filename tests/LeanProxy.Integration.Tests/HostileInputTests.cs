@@ -20,47 +20,39 @@ public sealed class HostileInputTests
     [CancelAfter(300_000)]
     public async Task TenThousandMutatedRequestsEachGetAnAnswerOrACloseAndTheNodeServesOn(CancellationToken cancellationToken)
     {
-        var root = Directory.CreateTempSubdirectory("lp-hostile-").FullName;
-        try
-        {
-            await using var node = await NodeHarness.StartAsync("sqlite:" + Path.Combine(root, "store.db"), admin: true, cancellationToken);
-            Assert.That((await node.CliAsync(cancellationToken, "deploy", LeanProxyProcess.AppPath("hostile"), "--name", "app")).Code, Is.Zero);
-            Assert.That(await node.GetAsync("app", "/count", cancellationToken), Is.EqualTo((200, "1")));
+        await using var node = await NodeHarness.StartOnSqliteAsync(admin: true, cancellationToken);
+        Assert.That((await node.CliAsync(cancellationToken, "deploy", LeanProxyProcess.AppPath("hostile"), "--name", "app")).Code, Is.Zero);
+        Assert.That(await node.GetAsync("app", "/count", cancellationToken), Is.EqualTo((200, "1")));
 
-            var seeds = new[]
-            {
-                "GET /count HTTP/1.1\r\nHost: app.localhost\r\n\r\n",
-                "POST /count HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 5\r\n\r\nhello",
-                "POST /count HTTP/1.1\r\nHost: app.localhost\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nT: 1\r\n\r\n",
-                "GET /count?x=%20y HTTP/1.0\r\nHost: app.localhost\r\nConnection: keep-alive\r\nX-A: 1\r\n\r\n",
-            };
-            var outcomes = new ConcurrentDictionary<string, int>();
-            var endPoint = new IPEndPoint(IPAddress.Loopback, node.HttpPort);
-            var next = -1;
-            await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
-            {
-                int i;
-                while ((i = Interlocked.Increment(ref next)) < Requests)
-                {
-                    var random = new Random(i);
-                    var bytes = Mutate(Encoding.ASCII.GetBytes(seeds[i % seeds.Length]), random);
-                    outcomes.AddOrUpdate(await ExchangeAsync(endPoint, bytes, cancellationToken), 1, (_, n) => n + 1);
-                }
-            }));
-
-            TestContext.Out.WriteLine(string.Join(", ", outcomes.OrderByDescending(o => o.Value).Select(o => $"{o.Key}: {o.Value}")));
-            Assert.That(outcomes.Keys, Has.None.EqualTo("hang"), "every exchange ended within 10 s");
-            Assert.That(outcomes.Keys.Where(k => k.StartsWith("5", StringComparison.Ordinal) && k is not ("501" or "505")), Is.Empty, "no server error: bad input is the client's (4xx), or a version or coding not implemented");
-            Assert.That(outcomes.Keys.Where(k => k.StartsWith("4", StringComparison.Ordinal)), Is.Not.Empty, "the mutations did reach the parser's refusals");
-            Assert.That(node.Process.HasExited, Is.False);
-            Assert.That((await node.GetAsync("app", "/count", cancellationToken)).Status, Is.EqualTo(200), "the next good request is served");
-            using var health = await node.Client.GetAsync(node.AdminUrl + "/healthz", cancellationToken);
-            Assert.That(health.StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        }
-        finally
+        var seeds = new[]
         {
-            Directory.Delete(root, recursive: true);
-        }
+            "GET /count HTTP/1.1\r\nHost: app.localhost\r\n\r\n",
+            "POST /count HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 5\r\n\r\nhello",
+            "POST /count HTTP/1.1\r\nHost: app.localhost\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nT: 1\r\n\r\n",
+            "GET /count?x=%20y HTTP/1.0\r\nHost: app.localhost\r\nConnection: keep-alive\r\nX-A: 1\r\n\r\n",
+        };
+        var outcomes = new ConcurrentDictionary<string, int>();
+        var endPoint = new IPEndPoint(IPAddress.Loopback, node.HttpPort);
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < Requests)
+            {
+                var random = new Random(i);
+                var bytes = Mutate(Encoding.ASCII.GetBytes(seeds[i % seeds.Length]), random);
+                outcomes.AddOrUpdate(await ExchangeAsync(endPoint, bytes, cancellationToken), 1, (_, n) => n + 1);
+            }
+        }));
+
+        TestContext.Out.WriteLine(string.Join(", ", outcomes.OrderByDescending(o => o.Value).Select(o => $"{o.Key}: {o.Value}")));
+        Assert.That(outcomes.Keys, Has.None.EqualTo("hang"), "every exchange ended within 10 s");
+        Assert.That(outcomes.Keys.Where(k => k.StartsWith("5", StringComparison.Ordinal) && k is not ("501" or "505")), Is.Empty, "no server error: bad input is the client's (4xx), or a version or coding not implemented");
+        Assert.That(outcomes.Keys.Where(k => k.StartsWith("4", StringComparison.Ordinal)), Is.Not.Empty, "the mutations did reach the parser's refusals");
+        Assert.That(node.Process.HasExited, Is.False);
+        Assert.That((await node.GetAsync("app", "/count", cancellationToken)).Status, Is.EqualTo(200), "the next good request is served");
+        using var health = await node.Client.GetAsync(node.AdminUrl + "/healthz", cancellationToken);
+        Assert.That(health.StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
     [Test]

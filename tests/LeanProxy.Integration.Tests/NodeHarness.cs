@@ -8,6 +8,8 @@ internal sealed class NodeHarness : IAsyncDisposable
 {
     public const string Token = "test-token-0123456789";
 
+    private string? _storeFolder;
+
     private NodeHarness(LeanProxyProcess process, int httpPort, int? adminPort, string tokenFile)
     {
         Process = process;
@@ -32,6 +34,23 @@ internal sealed class NodeHarness : IAsyncDisposable
     /// <summary>Starts a node on ephemeral ports and waits for its listening lines (public, and admin when asked for).</summary>
     public static Task<NodeHarness> StartAsync(string store, bool admin, CancellationToken cancellationToken, params string[] extra) =>
         StartAsync(store, admin, null, cancellationToken, extra);
+
+    /// <summary>A node on a SQLite store in a temporary folder of its own, deleted with the node.</summary>
+    public static async Task<NodeHarness> StartOnSqliteAsync(bool admin, CancellationToken cancellationToken, params string[] extra)
+    {
+        var folder = Directory.CreateTempSubdirectory("lp-node-").FullName;
+        try
+        {
+            var node = await StartAsync("sqlite:" + Path.Combine(folder, "store.db"), admin, cancellationToken, extra);
+            node._storeFolder = folder;
+            return node;
+        }
+        catch
+        {
+            Directory.Delete(folder, recursive: true);
+            throw;
+        }
+    }
 
     public static async Task<NodeHarness> StartAsync(string store, bool admin, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken, params string[] extra)
     {
@@ -129,5 +148,9 @@ internal sealed class NodeHarness : IAsyncDisposable
         Client.Dispose();
         await Process.DisposeAsync();
         File.Delete(TokenFile);
+        if (_storeFolder is not null)
+        {
+            Directory.Delete(_storeFolder, recursive: true);
+        }
     }
 }

@@ -10,20 +10,12 @@ namespace LeanProxy.Integration.Tests;
 public sealed class RendererIsolationTests
 {
     private const int HoldMegabytes = 300;
-    private string _root = null!;
-
-    [SetUp]
-    public void MakeRoot() => _root = Directory.CreateTempSubdirectory("lp-renderers-").FullName;
-
-    [TearDown]
-    public void Delete() => Directory.Delete(_root, recursive: true);
-
     [Test]
     [CancelAfter(180_000)]
     public async Task EachAppHasItsOwnRendererAndACrashOrOutOfMemoryInOneLeavesTheOtherServing(CancellationToken cancellationToken)
     {
         // A heap limit of 256 MB per renderer (V8's; the default is a few GB) makes the out-of-memory come in a second.
-        await using var node = await NodeHarness.StartAsync("sqlite:" + Path.Combine(_root, "store.db"), admin: true, cancellationToken, "--chrome-arg=--js-flags=--expose-gc --max-old-space-size=256");
+        await using var node = await NodeHarness.StartOnSqliteAsync(admin: true, cancellationToken, "--chrome-arg=--js-flags=--expose-gc --max-old-space-size=256");
         foreach (var name in new[] { "alpha", "beta" })
         {
             Assert.That((await node.CliAsync(cancellationToken, "deploy", LeanProxyProcess.AppPath("hostile"), "--name", name)).Code, Is.Zero);
