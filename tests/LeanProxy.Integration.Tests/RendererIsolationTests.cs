@@ -10,6 +10,7 @@ namespace LeanProxy.Integration.Tests;
 public sealed class RendererIsolationTests
 {
     private const int HoldMegabytes = 300;
+
     [Test]
     [CancelAfter(180_000)]
     public async Task EachAppHasItsOwnRendererAndACrashOrOutOfMemoryInOneLeavesTheOtherServing(CancellationToken cancellationToken)
