@@ -32,7 +32,6 @@ public static class ChromeLauncher
         var logger = loggerFactory.CreateLogger("LeanProxy.Chromium");
         var executable = ChromeLocator.Locate(options.ExecutablePath);
         var tempRoot = options.TempDirectory ?? Path.GetTempPath();
-        RemoveStaleProfiles(tempRoot);
         var directory = Path.Combine(tempRoot, ProfilePrefix + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(directory);
         if (!OperatingSystem.IsWindows())
@@ -40,7 +39,7 @@ public static class ChromeLauncher
             File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
-        await File.WriteAllTextAsync(Path.Combine(directory, "owner.pid"), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+        File.WriteAllText(Path.Combine(directory, "owner.pid"), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var inPath = Path.Combine(directory, "cdp-in");
         var outPath = Path.Combine(directory, "cdp-out");
         var profile = Path.Combine(directory, "profile");
@@ -119,6 +118,9 @@ public static class ChromeLauncher
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
 
+        // Profiles of LeanProxy processes that were killed are cleaned up while Chromium starts, not before: a temporary
+        // folder with many entries takes milliseconds to walk, and exec → first response is a performance target.
+        RemoveStaleProfiles(tempRoot);
         ChromeBrowser? browser = null;
         try
         {
