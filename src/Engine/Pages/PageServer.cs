@@ -53,7 +53,7 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
         var importMapScript = bundle.Imports.ImportMapJson is { } map
             ? $"<script type=\"importmap\">{map.Replace("</", "<\\/", StringComparison.Ordinal)}</script>\n"
             : string.Empty;
-        var bootPage = Encoding.UTF8.GetBytes(BootPage.Replace("<!-- app -->", importMapScript + BootScript, StringComparison.Ordinal));
+        var bootPage = Encoding.UTF8.GetBytes(BootPage.Replace("<!-- app -->", importMapScript + RuntimePreloads + BootScript, StringComparison.Ordinal));
         var config = "{\"env\":" + JsonSerializer.Serialize(new Dictionary<string, string>(variables), EngineJsonContext.Default.DictionaryStringString)
             + ",\"kv\":" + JsonSerializer.Serialize((kvBindings ?? []).ToArray(), EngineJsonContext.Default.StringArray) + "}";
         var bootModule = Encoding.UTF8.GetBytes(
@@ -199,12 +199,17 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
         <!-- app -->
         """;
 
+    // Every module of the runtime is asked for at once, instead of level by level as each one's imports are parsed
+    // (index.js → http.js → streams.js → …): the page loads in fewer round trips to this server.
+    private static readonly string RuntimePreloads = string.Concat(
+        RuntimeModules.Keys.Order(StringComparer.Ordinal).Select(path => $"<link rel=\"modulepreload\" href=\"{path}\">\n"));
+
     private const string BootScript = """<script type="module" src="/__leanproxy/boot.js" onerror="__lpSettle({ t: 'fetch-error' })"></script>""";
 
     // A prepared page loads the runtime only; __lpAdopt adds the app's import map (Chromium merges import maps added
     // later) and its boot module, which imports the app's modules and then settles the load like the page above.
     private static readonly byte[] PreparedPage = Encoding.UTF8.GetBytes(
-        BootPage.Replace("<!-- app -->", """<script type="module" src="/__leanproxy/prepared.js"></script>""", StringComparison.Ordinal));
+        BootPage.Replace("<!-- app -->", RuntimePreloads + """<script type="module" src="/__leanproxy/prepared.js"></script>""", StringComparison.Ordinal));
 
     private static readonly byte[] PreparedModule = Encoding.UTF8.GetBytes($$"""
         import "{{RuntimePrefix}}index.js";
