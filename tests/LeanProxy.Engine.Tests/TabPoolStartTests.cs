@@ -3,7 +3,7 @@ using LeanProxy.Engine.Apps;
 namespace LeanProxy.Engine.Tests;
 
 /// <summary>
-/// A pool against scripted fake pages: it serves from its first loaded tab while the others load, and its heartbeat
+/// A pool against scripted fake pages: it serves from its first tab while the others load, and its heartbeat
 /// sleeps while there is nothing to watch.
 /// </summary>
 [CancelAfter(10_000)]
@@ -47,14 +47,45 @@ public sealed class TabPoolStartTests
     }
 
     [Test]
-    public void WhenTheFirstTabToFinishFailedTheAppDoesNotStart()
+    public async Task TheOtherTabsOpenOnlyOnceTheFirstHasLoaded()
     {
-        var second = new TaskCompletionSource();
-        var factory = new FakePageFactory { Loading = n => n == 0 ? Task.FromException(new AppLoadException("SyntaxError in index.js")) : second.Task };
+        var first = new TaskCompletionSource();
+        var opened = new List<int>();
+        var factory = new FakePageFactory
+        {
+            Loading = n =>
+            {
+                lock (opened)
+                {
+                    opened.Add(n);
+                }
+
+                return n == 0 ? first.Task : Task.CompletedTask;
+            },
+        };
         var starting = FakeApp.StartAsync(TwoTabs, factory);
-        Assert.That(starting.IsCompleted, Is.False, "the other tab is waited for");
-        second.SetResult();
-        Assert.That(async () => await starting, Throws.TypeOf<AppLoadException>().With.Message.EqualTo("SyntaxError in index.js"));
+        Assert.That(opened, Is.EqualTo(new[] { 0 }), "the first tab loads alone (tabs loading at once share the cores)");
+
+        first.SetResult();
+        await using var app = await starting;
+        Assert.That(opened, Is.EqualTo(new[] { 0, 1 }), "then the second opens");
+        Assert.That(app.Pool.Tabs[1], Is.Not.Null);
+    }
+
+    [Test]
+    public void WhenTheFirstTabFailsTheAppDoesNotStartAndNoOtherTabOpens()
+    {
+        var opened = 0;
+        var factory = new FakePageFactory
+        {
+            Loading = n =>
+            {
+                Interlocked.Increment(ref opened);
+                return n == 0 ? Task.FromException(new AppLoadException("SyntaxError in index.js")) : Task.CompletedTask;
+            },
+        };
+        Assert.That(async () => await FakeApp.StartAsync(TwoTabs, factory), Throws.TypeOf<AppLoadException>().With.Message.EqualTo("SyntaxError in index.js"));
+        Assert.That(opened, Is.EqualTo(1));
     }
 
     [Test]

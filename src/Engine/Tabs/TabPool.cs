@@ -89,26 +89,18 @@ internal sealed partial class TabPool : ITabOwner, IAsyncDisposable
     }
 
     /// <summary>
-    /// Opens every tab at once and returns as soon as the first has loaded the app: it serves while the others load,
-    /// and each takes its slot when it is ready (one that fails is logged and opened again). If the first to finish
-    /// failed, the app does not load: every tab is waited for and the failure thrown. The spare starts a second later.
+    /// Opens the first tab and returns once it has loaded the app: it serves while the others load, each taking its slot
+    /// when it is ready (one that fails is logged and opened again). The others open after the first, not with it:
+    /// tabs loading at once share the cores, so that on a small machine the first would serve ~100 ms later. If the
+    /// first fails, the app does not load and the failure is thrown. The spare starts a second later.
     /// </summary>
     private async Task FillAsync(CancellationToken cancellationToken)
     {
-        var opening = Enumerable.Range(0, App.Options.Tabs).Select(_ => OpenTabAsync(cancellationToken)).ToList();
-        var first = await Task.WhenAny(opening).ConfigureAwait(false);
-        if (!first.IsCompletedSuccessfully)
-        {
-            await ((Task)Task.WhenAll(opening)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            await first.ConfigureAwait(false); // throws its failure; the context's disposal closes the others
-        }
-
-        _tabs[0] = first.Result;
+        _tabs[0] = await OpenTabAsync(cancellationToken).ConfigureAwait(false);
         FlushWaiting();
-        opening.Remove(first);
-        for (var i = 0; i < opening.Count; i++)
+        for (var slot = 1; slot < App.Options.Tabs; slot++)
         {
-            _ = TakeSlotAsync(i + 1, opening[i]);
+            _ = TakeSlotAsync(slot, OpenTabAsync(cancellationToken));
         }
 
         // The spare is not needed to serve: start it once the first requests had the machine to themselves.
