@@ -130,7 +130,8 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         // Chromium starts first (its launch is most of the start-up); the app is read and its imports resolved meanwhile.
-        var browser = Task.Run(() => BrowserHost.StartAsync(_plan.Browser, _loggerFactory, cancellationToken), CancellationToken.None);
+        // Called on this thread, not queued to the pool: up to the launch it does no waiting, and the pool has no thread yet.
+        var browser = BrowserHost.StartAsync(_plan.Browser, _loggerFactory, cancellationToken);
         AppBundle bundle;
         KvStoreHandle? kv = null;
         try
