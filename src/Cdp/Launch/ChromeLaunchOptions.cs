@@ -15,6 +15,17 @@ public sealed class ChromeLaunchOptions
     /// <summary>How long to wait for Chromium to answer its first command.</summary>
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The switch that passes flags to V8; an extra one adds to <see cref="JsFlags"/> (Chromium would keep only the last).</summary>
+    public const string JsFlagsSwitch = "--js-flags=";
+
+    /// <summary>
+    /// V8's flags in every renderer: <c>gc()</c> for the runtime's collections between batches, and no compilation cache.
+    /// Every batch is a script of its own (<c>Runtime.evaluate</c>), and V8's cache kept each one — its source and bytecode,
+    /// ~200 bytes per request — through every ordinary collection until memory ran short: a tab's renderer grew by
+    /// ~300 MB a minute at 22,000 requests/s (docs/PERFORMANCE.md, "A renderer that grew without bound").
+    /// </summary>
+    public const string JsFlags = "--expose-gc --no-compilation-cache";
+
     /// <summary>
     /// The lean switch set (docs/ARCHITECTURE.md, "The browser"): headless, no GPU, none of the background services that would try
     /// the closed network, no spare or omnibox renderers, and no throttling of tabs we drive.
@@ -46,7 +57,7 @@ public sealed class ChromeLaunchOptions
         "--mute-audio",
         "--password-store=basic",
         "--no-startup-window",
-        "--js-flags=--expose-gc",
+        JsFlagsSwitch + JsFlags,
         "--use-mock-keychain",
         "--disable-features=SpareRendererForSitePerProcess,WebUIOmniboxPopup,WebUIOmniboxAimPopup,Translate,MediaRouter,OptimizationHints,InterestFeedContentSuggestions,CalculateNativeWinOcclusion,AutofillServerCommunication,CertificateTransparencyComponentUpdater",
     ];

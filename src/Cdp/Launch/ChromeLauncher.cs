@@ -50,7 +50,9 @@ public static class ChromeLauncher
             throw new IOException($"mkfifo failed in {directory} (errno {error})");
         }
 
-        var arguments = new List<string>(ChromeLaunchOptions.LeanSwitches);
+        // A --js-flags among the extra switches adds to LeanProxy's V8 flags rather than replacing them.
+        var extraJsFlags = options.ExtraArguments.Where(IsJsFlags).Select(a => a[ChromeLaunchOptions.JsFlagsSwitch.Length..]).ToList();
+        var arguments = ChromeLaunchOptions.LeanSwitches.Select(s => IsJsFlags(s) ? string.Join(' ', [s, .. extraJsFlags]) : s).ToList();
         if (NativeMethods.IsRoot)
         {
             arguments.Add("--no-sandbox");
@@ -59,7 +61,7 @@ public static class ChromeLauncher
 
         arguments.Add("--remote-debugging-pipe");
         arguments.Add("--user-data-dir=" + profile);
-        arguments.AddRange(options.ExtraArguments);
+        arguments.AddRange(options.ExtraArguments.Where(a => !IsJsFlags(a)));
 
         var startInfo = new ProcessStartInfo("/bin/sh")
         {
@@ -165,6 +167,8 @@ public static class ChromeLauncher
             throw;
         }
     }
+
+    private static bool IsJsFlags(string argument) => argument.StartsWith(ChromeLaunchOptions.JsFlagsSwitch, StringComparison.Ordinal);
 
     /// <summary>Opens our ends of the fifos; each open blocks until Chromium's shell opens the other end.</summary>
     private static async Task<(Stream ToBrowser, Stream FromBrowser)> OpenFifosAsync(Process process, string inPath, string outPath, TimeSpan timeout, OutputTail stderr)
