@@ -72,6 +72,19 @@ public sealed class LifecycleTests
         Assert.That(host.Stderr, Does.Not.Contain("fail:"));
     }
 
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task ListSwitchesGivenWithChromeArgAddToLeanProxysInsteadOfReplacingThem(CancellationToken cancellationToken)
+    {
+        await using var host = await LeanProxyProcess.ServeAsync(
+            LeanProxyProcess.ExamplePath("hello"), cancellationToken, "--chrome-arg=--js-flags=--max-old-space-size=300", "--chrome-arg=--disable-features=Badging");
+        var arguments = File.ReadAllText($"/proc/{host.Descendants()[0]}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(arguments.Where(a => a.StartsWith("--js-flags=", StringComparison.Ordinal)), Is.EqualTo(new[] { "--js-flags=--expose-gc --no-compilation-cache --max-old-space-size=300" }));
+        var disabled = arguments.Where(a => a.StartsWith("--disable-features=", StringComparison.Ordinal)).ToList();
+        Assert.That(disabled, Has.Count.EqualTo(1), "one --disable-features: Chromium reads only the last");
+        Assert.That(disabled[0]["--disable-features=".Length..].Split(','), Does.Contain("Translate").And.Contain("Badging"));
+    }
+
     /// <summary>The process group and session of a process (fields 5 and 6 of /proc/PID/stat, after the command's parentheses).</summary>
     private static (int Group, int Session) GroupAndSession(int pid)
     {

@@ -15,7 +15,7 @@ public sealed class ChromeLaunchOptions
     /// <summary>How long to wait for Chromium to answer its first command.</summary>
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>The switch that passes flags to V8; an extra one adds to <see cref="JsFlags"/> (Chromium would keep only the last).</summary>
+    /// <summary>The switch that passes flags to V8; an extra one adds to <see cref="JsFlags"/> (Chromium would keep only the last), as an extra <c>--disable-features</c> adds to the lean set's.</summary>
     public const string JsFlagsSwitch = "--js-flags=";
 
     /// <summary>

@@ -50,9 +50,7 @@ public static class ChromeLauncher
             throw new IOException($"mkfifo failed in {directory} (errno {error})");
         }
 
-        // A --js-flags among the extra switches adds to LeanProxy's V8 flags rather than replacing them.
-        var extraJsFlags = options.ExtraArguments.Where(IsJsFlags).Select(a => a[ChromeLaunchOptions.JsFlagsSwitch.Length..]).ToList();
-        var arguments = ChromeLaunchOptions.LeanSwitches.Select(s => IsJsFlags(s) ? string.Join(' ', [s, .. extraJsFlags]) : s).ToList();
+        var arguments = ChromeLaunchOptions.LeanSwitches.Select(s => WithExtraValues(s, options.ExtraArguments)).ToList();
         if (NativeMethods.IsRoot)
         {
             arguments.Add("--no-sandbox");
@@ -61,7 +59,7 @@ public static class ChromeLauncher
 
         arguments.Add("--remote-debugging-pipe");
         arguments.Add("--user-data-dir=" + profile);
-        arguments.AddRange(options.ExtraArguments.Where(a => !IsJsFlags(a)));
+        arguments.AddRange(options.ExtraArguments.Where(a => ListSwitchOf(a) is null));
 
         var startInfo = new ProcessStartInfo("/bin/sh")
         {
@@ -168,7 +166,19 @@ public static class ChromeLauncher
         }
     }
 
-    private static bool IsJsFlags(string argument) => argument.StartsWith(ChromeLaunchOptions.JsFlagsSwitch, StringComparison.Ordinal);
+    /// <summary>
+    /// Switches that hold a list and that Chromium reads once (the last one given wins): one among the extra switches adds
+    /// to LeanProxy's list instead of replacing it — V8's flags, the features turned off.
+    /// </summary>
+    private static readonly (string Prefix, char Separator)[] ListSwitches = [(ChromeLaunchOptions.JsFlagsSwitch, ' '), ("--disable-features=", ',')];
+
+    private static (string Prefix, char Separator)? ListSwitchOf(string argument) =>
+        Array.Find(ListSwitches, l => argument.StartsWith(l.Prefix, StringComparison.Ordinal)) is { Prefix: not null } found ? found : null;
+
+    /// <summary>A lean switch, with the values of the same list switch among <paramref name="extra"/> appended.</summary>
+    private static string WithExtraValues(string lean, IEnumerable<string> extra) => ListSwitchOf(lean) is var (prefix, separator)
+        ? string.Join(separator, [lean, .. extra.Where(a => a.StartsWith(prefix, StringComparison.Ordinal) && a.Length > prefix.Length).Select(a => a[prefix.Length..])])
+        : lean;
 
     /// <summary>Opens our ends of the fifos; each open blocks until Chromium's shell opens the other end.</summary>
     private static async Task<(Stream ToBrowser, Stream FromBrowser)> OpenFifosAsync(Process process, string inPath, string outPath, TimeSpan timeout, OutputTail stderr)
