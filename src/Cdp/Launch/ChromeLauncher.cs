@@ -172,8 +172,18 @@ public static class ChromeLauncher
     /// </summary>
     private static readonly (string Prefix, char Separator)[] ListSwitches = [(ChromeLaunchOptions.JsFlagsSwitch, ' '), ("--disable-features=", ',')];
 
-    private static (string Prefix, char Separator)? ListSwitchOf(string argument) =>
-        Array.Find(ListSwitches, l => argument.StartsWith(l.Prefix, StringComparison.Ordinal)) is { Prefix: not null } found ? found : null;
+    private static (string Prefix, char Separator)? ListSwitchOf(string argument)
+    {
+        foreach (var list in ListSwitches)
+        {
+            if (argument.StartsWith(list.Prefix, StringComparison.Ordinal))
+            {
+                return list;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>A lean switch, with the values of the same list switch among <paramref name="extra"/> appended.</summary>
     private static string WithExtraValues(string lean, IEnumerable<string> extra) => ListSwitchOf(lean) is var (prefix, separator)
