@@ -17,18 +17,23 @@ function Confirm-Chromium {
     if (Test-Path $env:CHROME_PATH) { Step "Chromium: `$CHROME_PATH=$($env:CHROME_PATH)"; return }
     Write-Error "CHROME_PATH=$($env:CHROME_PATH) does not exist"; exit 1
   }
-  foreach ($name in 'chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable') {
+  # The headless shell first (a third less memory, a third of the start-up: docs/PERFORMANCE.md, "The headless shell").
+  foreach ($name in 'chromium-headless-shell', 'chrome-headless-shell') {
     $found = Get-Command $name -ErrorAction SilentlyContinue
-    if ($found) { Step "Chromium: $($found.Source)"; return }
+    if ($found) { Step "Chromium: $($found.Source) (the headless shell)"; return }
   }
   $isRoot = $IsLinux -and ((& id -u) -eq '0')
   if ($isRoot -and (Get-Command apt-get -ErrorAction SilentlyContinue)) {
     Invoke-Step 'apt-get' @('update', '-qq')
     $env:DEBIAN_FRONTEND = 'noninteractive'
-    Invoke-Step 'apt-get' @('install', '-y', '-qq', 'chromium')
+    Invoke-Step 'apt-get' @('install', '-y', '-qq', 'chromium-headless-shell')
     return
   }
-  Write-Host "error: Chromium was not found.`n  Install it, e.g. on Debian/Ubuntu:  sudo apt-get install chromium`n  or point LeanProxy at one:           `$env:CHROME_PATH = '/path/to/chrome'"
+  foreach ($name in 'chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable') {
+    $found = Get-Command $name -ErrorAction SilentlyContinue
+    if ($found) { Step "Chromium: $($found.Source)"; return }
+  }
+  Write-Host "error: Chromium was not found.`n  Install it, e.g. on Debian:  sudo apt-get install chromium-headless-shell   (or chromium)`n  or point LeanProxy at one:   `$env:CHROME_PATH = '/path/to/chrome'"
   exit 1
 }
 

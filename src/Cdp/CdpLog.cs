@@ -31,8 +31,8 @@ internal static partial class CdpLog
     [LoggerMessage(112, LogLevel.Debug, "chromium: {Line}")]
     public static partial void ChromeOutput(ILogger logger, string line);
 
-    [LoggerMessage(113, LogLevel.Information, "Chromium {Version} started (pid {Pid}) in {Milliseconds} ms")]
-    public static partial void Started(ILogger logger, string version, int pid, long milliseconds);
+    [LoggerMessage(113, LogLevel.Information, "Chromium {Version} started (pid {Pid}, {Executable}) in {Milliseconds} ms")]
+    public static partial void Started(ILogger logger, string version, int pid, string executable, long milliseconds);
 
     [LoggerMessage(114, LogLevel.Warning, "Could not delete the temporary profile {Path}")]
     public static partial void ProfileNotDeleted(ILogger logger, string path, Exception exception);

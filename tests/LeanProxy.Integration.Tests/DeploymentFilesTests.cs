@@ -32,7 +32,9 @@ public sealed partial class DeploymentFilesTests
         Assert.That(lines, Has.One.EqualTo("ENTRYPOINT [\"leanproxy\"]"));
         Assert.That(lines, Has.One.Match("^USER [1-9][0-9]*$"), "not root, so Chromium's sandbox is on");
         Assert.That(lines, Has.One.Match("^FROM debian:12-slim$"));
-        Assert.That(lines.SkipWhile(l => !l.StartsWith("RUN apt-get", StringComparison.Ordinal)).TakeWhile(l => !l.StartsWith("COPY", StringComparison.Ordinal)), Has.Some.Contain(" chromium "), "Debian's Chromium");
+        Assert.That(lines.SkipWhile(l => !l.StartsWith("RUN apt-get", StringComparison.Ordinal)).TakeWhile(l => !l.StartsWith("COPY", StringComparison.Ordinal)), Has.Some.Contain(" chromium-headless-shell "), "Debian's Chromium headless shell");
+        var chromePath = lines.Single(l => l.StartsWith("ENV CHROME_PATH=", StringComparison.Ordinal))["ENV CHROME_PATH=".Length..];
+        Assert.That(chromePath, Is.EqualTo("/usr/lib/chromium/chromium-headless-shell"), "the binary itself: Debian's /usr/bin script would stay between LeanProxy and Chromium");
         Assert.That(lines.Single(l => l.StartsWith("HEALTHCHECK", StringComparison.Ordinal)), Does.Contain("http://127.0.0.1:8081/healthz"));
         Assert.That(Command(lines), Does.Contain("--admin").And.Contain("0.0.0.0:8081"), "the health check's port is the admin listener's");
     }

@@ -158,9 +158,13 @@ internal sealed class LeanProxyProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the binary serving APP on an ephemeral port and waits for its "listening" line.</summary>
-    public static async Task<LeanProxyProcess> ServeAsync(string app, CancellationToken cancellationToken, params string[] extra)
+    public static Task<LeanProxyProcess> ServeAsync(string app, CancellationToken cancellationToken, params string[] extra) =>
+        ServeAsync(app, null, cancellationToken, extra);
+
+    /// <summary>As <see cref="ServeAsync(string, CancellationToken, string[])"/>, with <paramref name="environment"/> added to the binary's.</summary>
+    public static async Task<LeanProxyProcess> ServeAsync(string app, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken, params string[] extra)
     {
-        var host = Start(["serve", app, "--http", "127.0.0.1:0", .. (extra.Contains("--tabs") ? Array.Empty<string>() : ["--tabs", "1"]), .. extra]);
+        var host = Start(environment, ["serve", app, "--http", "127.0.0.1:0", .. (extra.Contains("--tabs") ? Array.Empty<string>() : ["--tabs", "1"]), .. extra]);
         try
         {
             await host._listening.Task.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -146,7 +146,7 @@ public static class ChromeLauncher
             }
 
             browser.Version = version;
-            CdpLog.Started(logger, version.Product, process.Id, stopwatch.ElapsedMilliseconds);
+            CdpLog.Started(logger, version.Product, process.Id, executable, stopwatch.ElapsedMilliseconds);
             return browser;
         }
         catch

@@ -1,12 +1,18 @@
 namespace LeanProxy.Cdp.Launch;
 
-/// <summary>Finds a Chromium binary: an explicit path, <c>$CHROME_PATH</c>, well-known names on PATH, then install paths.</summary>
+/// <summary>
+/// Finds a Chromium binary: an explicit path, <c>$CHROME_PATH</c>, well-known names on PATH, then install paths. The
+/// headless shell (Chromium's build for servers and automation, Debian's <c>chromium-headless-shell</c>, Google's
+/// <c>chrome-headless-shell</c>) comes first: the same Blink and V8 without the desktop browser, it needs about a third
+/// less memory for the whole tree and starts in a third of the time (docs/PERFORMANCE.md, "The headless shell").
+/// </summary>
 public static class ChromeLocator
 {
-    private static readonly string[] PathNames = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
+    private static readonly string[] PathNames = ["chromium-headless-shell", "chrome-headless-shell", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
 
     private static readonly string[] InstallPaths =
     [
+        "/usr/lib/chromium/chromium-headless-shell",
         "/usr/bin/chromium",
         "/usr/bin/chromium-browser",
         "/usr/lib/chromium/chromium",
@@ -19,7 +25,9 @@ public static class ChromeLocator
     ];
 
     /// <summary>Returns the binary, or throws <see cref="ChromeNotFoundException"/> saying where it looked and how to install one.</summary>
-    public static string Locate(string? explicitPath)
+    public static string Locate(string? explicitPath) => Locate(explicitPath, Environment.GetEnvironmentVariable);
+
+    internal static string Locate(string? explicitPath, Func<string, string?> environment)
     {
         var looked = new List<string>();
         if (!string.IsNullOrEmpty(explicitPath))
@@ -32,7 +40,7 @@ public static class ChromeLocator
             throw new ChromeNotFoundException($"--chrome {explicitPath}: no such file.");
         }
 
-        var fromEnvironment = Environment.GetEnvironmentVariable("CHROME_PATH");
+        var fromEnvironment = environment("CHROME_PATH");
         if (!string.IsNullOrEmpty(fromEnvironment))
         {
             if (File.Exists(fromEnvironment))
@@ -43,7 +51,7 @@ public static class ChromeLocator
             looked.Add($"$CHROME_PATH={fromEnvironment} (missing)");
         }
 
-        var pathDirectories = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
+        var pathDirectories = (environment("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
         foreach (var name in PathNames)
         {
             foreach (var directory in pathDirectories)
@@ -68,26 +76,29 @@ public static class ChromeLocator
         looked.AddRange(InstallPaths);
         throw new ChromeNotFoundException(
             "Chromium was not found. Looked in: " + string.Join("; ", looked) + ". "
-            + "Install it (Debian/Ubuntu: sudo apt-get install chromium), or pass --chrome PATH, or set CHROME_PATH.");
+            + "Install it (Debian: sudo apt-get install chromium-headless-shell, or chromium), or pass --chrome PATH, or set CHROME_PATH.");
     }
     /// <summary>
-    /// Debian's <c>/usr/bin/chromium</c> is a shell script that checks the CPU, cleans old crash reports, sources
-    /// <c>/etc/chromium.d</c> and adds desktop flags before it runs <c>/usr/lib/chromium/chromium</c> — ~20 ms of every
-    /// start for nothing a headless server needs. Found on PATH or in the install paths (not given with --chrome or
-    /// $CHROME_PATH), the binary it runs is started directly.
+    /// Debian's <c>/usr/bin/chromium</c> and <c>/usr/bin/chromium-headless-shell</c> are shell scripts around the binaries
+    /// in <c>/usr/lib/chromium</c>. The first checks the CPU, cleans old crash reports, sources <c>/etc/chromium.d</c> and
+    /// adds desktop flags (~20 ms of every start for nothing a headless server needs); the second does not even
+    /// <c>exec</c>, so the shell would stay between LeanProxy and Chromium's process. Found on PATH or in the install
+    /// paths (not given with --chrome or $CHROME_PATH), the binary a script runs is started directly.
     /// </summary>
-    internal static string PastWrapper(string candidate)
+    internal static string PastWrapper(string candidate, string directory = "/usr/lib/chromium")
     {
-        const string Debian = "/usr/lib/chromium/chromium";
         try
         {
-            if (Path.GetFileName(candidate) != "chromium" || !File.Exists(Debian) || new FileInfo(candidate).Length > 64 * 1024)
+            var name = Path.GetFileName(candidate);
+            var binary = Path.Combine(directory, name);
+            if (name is not ("chromium" or "chromium-headless-shell") || candidate == binary || !File.Exists(binary) || new FileInfo(candidate).Length > 64 * 1024)
             {
                 return candidate;
             }
 
             var text = File.ReadAllText(candidate);
-            return text.StartsWith("#!", StringComparison.Ordinal) && text.Contains("LIBDIR=/usr/lib/$APPNAME", StringComparison.Ordinal) ? Debian : candidate;
+            var runsIt = name == "chromium" ? text.Contains("LIBDIR=/usr/lib/$APPNAME", StringComparison.Ordinal) : text.Contains(binary, StringComparison.Ordinal);
+            return text.StartsWith("#!", StringComparison.Ordinal) && runsIt ? binary : candidate;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -1,0 +1,62 @@
+using System.Text.Json;
+
+namespace LeanProxy.Integration.Tests;
+
+/// <summary>
+/// Which Chromium serves: by default the headless shell (Chromium's build for servers, a third less memory), and the
+/// full browser when given with --chrome. Either runs an app that uses the browser's storage and is held to the
+/// egress rules.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class ChromiumBinaryTests
+{
+    private static readonly string[] FullBrowsers = ["/usr/lib/chromium/chromium", "/usr/bin/chromium-browser", "/opt/google/chrome/chrome"];
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task ByDefaultTheHeadlessShellRunsTheApp(CancellationToken cancellationToken)
+    {
+        const string Shell = "/usr/lib/chromium/chromium-headless-shell";
+        if (!File.Exists(Shell))
+        {
+            Assert.Ignore($"{Shell} is not installed here (./build.sh test installs Debian's chromium-headless-shell as root)");
+        }
+
+        // No CHROME_PATH: what a user gets who installed the packages and passes nothing.
+        await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("tenant"), new Dictionary<string, string> { ["CHROME_PATH"] = "" }, cancellationToken);
+        await AssertTheAppRunsOnAsync(host, Shell, cancellationToken);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task TheFullBrowserRunsTheAppToo(CancellationToken cancellationToken)
+    {
+        var full = FullBrowsers.FirstOrDefault(File.Exists);
+        if (full is null)
+        {
+            Assert.Ignore("no full Chromium is installed here (./build.sh test installs Debian's chromium as root)");
+        }
+
+        await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("tenant"), cancellationToken, "--chrome", full);
+        await AssertTheAppRunsOnAsync(host, full, cancellationToken);
+    }
+
+    private static async Task AssertTheAppRunsOnAsync(LeanProxyProcess host, string binary, CancellationToken cancellationToken)
+    {
+        var browser = host.Descendants()[0];
+        Assert.That(new FileInfo($"/proc/{browser}/exe").LinkTarget, Is.EqualTo(binary), "the browser process runs that binary, with no shell script between");
+        Assert.That(host.Stderr, Does.Contain($", {binary}) in "), "the log names the binary");
+
+        using var client = new HttpClient { BaseAddress = host.BaseUri };
+        Assert.That(await client.GetStringAsync("/write?v=kept", cancellationToken), Is.EqualTo("written"));
+        using var read = JsonDocument.Parse(await client.GetStringAsync("/read", cancellationToken));
+        Assert.That(read.RootElement.GetProperty("local").GetString(), Is.EqualTo("kept"));
+        Assert.That(read.RootElement.GetProperty("idb").GetString(), Is.EqualTo("kept"));
+        Assert.That(read.RootElement.GetProperty("cache").GetString(), Is.EqualTo("kept"));
+        Assert.That(read.RootElement.GetProperty("workers").EnumerateArray().Select(w => w.GetString()), Has.One.EndsWith("/tenant/"));
+
+        var loopback = await client.GetStringAsync("/fetch?url=" + Uri.EscapeDataString(host.BaseUri.ToString()), cancellationToken);
+        Assert.That(loopback, Does.StartWith("TypeError"), "egress to loopback is refused in either browser");
+    }
+}
