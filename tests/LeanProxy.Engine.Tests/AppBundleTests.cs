@@ -68,6 +68,14 @@ public sealed class AppBundleTests
         Assert.That(same.Sha256, Is.EqualTo(one.Sha256), "order and name do not matter");
         Assert.That(renamed.Sha256, Is.Not.EqualTo(one.Sha256));
         Assert.That(edited.Sha256, Is.Not.EqualTo(one.Sha256));
+        byte[] stream = [.. "/b.js"u8, 0, .. BitConverter.GetBytes(1L), .. "y"u8, .. "/index.js"u8, 0, .. BitConverter.GetBytes(1L), .. "x"u8];
+        Assert.That(one.Sha256, Is.EqualTo(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream))), "path, 0, length, content, in path order: the store's address");
+
+        Assert.That(one.ContentId, Has.Length.EqualTo(16).And.Match("^[0-9a-f]+$"));
+        Assert.That(same.ContentId, Is.EqualTo(one.ContentId), "order and name do not matter");
+        Assert.That(renamed.ContentId, Is.Not.EqualTo(one.ContentId));
+        Assert.That(edited.ContentId, Is.Not.EqualTo(one.ContentId));
+        Assert.That(one.ContentId, Is.EqualTo(Convert.ToHexStringLower(System.IO.Hashing.XxHash3.Hash(stream))), "the same bytes as the SHA-256");
         Assert.That(one.Size, Is.EqualTo(2));
         Assert.That(one.FileCount, Is.EqualTo(2));
     }

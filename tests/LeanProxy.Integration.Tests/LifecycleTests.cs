@@ -20,6 +20,7 @@ public sealed class LifecycleTests
         Assert.That(chromium, Is.Not.Empty, "Chromium runs as a child of the host");
         Assert.That(File.ReadAllText($"/proc/{chromium[0]}/cmdline"), Does.Contain("--remote-debugging-pipe").And.Not.Contain("--remote-debugging-port"));
         Assert.That(Directory.GetDirectories(host.TempDirectory, "leanproxy-*"), Has.Length.EqualTo(1), "a temporary profile exists while running");
+        Assert.That(File.ReadAllText($"/proc/{host.Pid}/maps"), Does.Not.Contain("libcrypto").And.Not.Contain("libssl"), "serve APP does not load OpenSSL (3.6 MB of the host's memory)");
 
         host.Signal("TERM");
         Assert.That(await host.WaitForExitAsync(cancellationToken), Is.EqualTo(0));

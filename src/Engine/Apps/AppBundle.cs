@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.Collections.Frozen;
+using System.IO.Hashing;
 using System.Security.Cryptography;
 using System.Text;
 using LeanProxy.Engine.Modules;
@@ -10,7 +12,7 @@ public sealed record AppFile(ReadOnlyMemory<byte> Content, string ContentType);
 
 /// <summary>
 /// An app version's files, in memory and immutable: URL path ("/index.js") → bytes and content type, the entry module,
-/// and a SHA-256 of the whole (paths and contents). Loaded once; the page server serves from it and never reads the
+/// a content id for logs and the SHA-256 of the whole (paths and contents). Loaded once; the page server serves from it and never reads the
 /// disk per request, so two versions of an app can be live at once.
 /// </summary>
 public sealed class AppBundle
@@ -25,13 +27,15 @@ public sealed class AppBundle
 
     private readonly FrozenDictionary<string, AppFile> _files;
     private readonly Lazy<ImportGraph> _imports;
+    private readonly Lazy<string> _sha256;
 
-    private AppBundle(string name, string entryPath, FrozenDictionary<string, AppFile> files, string sha256, long size, string? sourceRoot, ImportGraph? imports)
+    private AppBundle(string name, string entryPath, FrozenDictionary<string, AppFile> files, string contentId, long size, string? sourceRoot, ImportGraph? imports)
     {
         Name = name;
         EntryPath = entryPath;
         _files = files;
-        Sha256 = sha256;
+        ContentId = contentId;
+        _sha256 = new Lazy<string>(() => Digest(this));
         Size = size;
         SourceRoot = sourceRoot;
         _imports = imports is null ? new Lazy<ImportGraph>(() => ImportGraph.Build(this)) : new Lazy<ImportGraph>(imports);
@@ -46,8 +50,17 @@ public sealed class AppBundle
     /// <summary>The entry module's URL path, e.g. "/index.js".</summary>
     public string EntryPath { get; }
 
-    /// <summary>Lower-case hex SHA-256 over every path and content, in path order.</summary>
-    public string Sha256 { get; }
+    /// <summary>
+    /// Lower-case hex SHA-256 over every path and content, in path order: how the store addresses a deployed bundle.
+    /// Computed when first asked for — <c>serve APP</c> never asks, so the host does not load OpenSSL (3.6 MB).
+    /// </summary>
+    public string Sha256 => _sha256.Value;
+
+    /// <summary>
+    /// Lower-case hex XXH3 (64 bits) over the same as <see cref="Sha256"/>: the version <c>serve APP</c> shows in logs and
+    /// on the status page. It tells two bundles apart; it is not a defence against a bundle made to collide.
+    /// </summary>
+    public string ContentId { get; }
 
     /// <summary>Bytes of all files.</summary>
     public long Size { get; }
@@ -154,20 +167,43 @@ public sealed class AppBundle
 
     private static AppBundle Create(string name, string entryPath, Dictionary<string, AppFile> files, string? root, ImportGraph? imports)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var hash = new XxHash3();
         long size = 0;
-        foreach (var path in files.Keys.Order(StringComparer.Ordinal))
+        foreach (var (path, content) in Ordered(files))
         {
-            var content = files[path].Content.Span;
-            hash.AppendData(Encoding.UTF8.GetBytes(path));
-            hash.AppendData([0]);
-            hash.AppendData(BitConverter.GetBytes((long)content.Length));
-            hash.AppendData(content);
+            Append(hash, path, content.Span);
             size += content.Length;
         }
 
-        var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
-        return new AppBundle(name, entryPath, files.ToFrozenDictionary(StringComparer.Ordinal), sha, size, root, imports);
+        var id = Convert.ToHexStringLower(hash.GetCurrentHash());
+        return new AppBundle(name, entryPath, files.ToFrozenDictionary(StringComparer.Ordinal), id, size, root, imports);
+    }
+
+    private static string Digest(AppBundle bundle)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var (path, content) in Ordered(bundle._files))
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(path));
+            hash.AppendData([0]);
+            hash.AppendData(BitConverter.GetBytes((long)content.Length));
+            hash.AppendData(content.Span);
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    private static IEnumerable<(string Path, ReadOnlyMemory<byte> Content)> Ordered(IReadOnlyDictionary<string, AppFile> files) =>
+        files.Keys.Order(StringComparer.Ordinal).Select(path => (path, files[path].Content));
+
+    private static void Append(XxHash3 hash, string path, ReadOnlySpan<byte> content)
+    {
+        Span<byte> length = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(length, content.Length);
+        hash.Append(Encoding.UTF8.GetBytes(path));
+        hash.Append([0]);
+        hash.Append(length);
+        hash.Append(content);
     }
 
     private static (string Root, string Entry, string Name) Resolve(string path)

@@ -139,7 +139,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
             Name = _bundle.Name,
             Bundle = _bundle,
             Options = _options,
-            Logger = new AppLogger(_loggerFactory.CreateLogger("LeanProxy.Engine"), _bundle.Name, _options.Version ?? _bundle.Sha256[..12]),
+            Logger = new AppLogger(_loggerFactory.CreateLogger("LeanProxy.Engine"), _bundle.Name, _options.Version ?? _bundle.ContentId[..12]),
             Bindings = PageBindings.Create(KvBindings()),
             Pages = new CdpPageFactory(browser, pageServer, _egress, prepared),
         };

@@ -270,7 +270,7 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
         }
 
         public IReadOnlyList<Ops.StatusApp> Apps() =>
-            server._app is { } app ? [new Ops.StatusApp(app.Name, app.Bundle.Sha256[..12])] : [];
+            server._app is { } app ? [new Ops.StatusApp(app.Name, app.Bundle.ContentId[..12])] : [];
     }
 
     /// <summary>The raw listeners' handler: bound before the app host exists, forwards to it once started.</summary>
