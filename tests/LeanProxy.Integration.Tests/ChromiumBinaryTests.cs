@@ -5,7 +5,7 @@ namespace LeanProxy.Integration.Tests;
 /// <summary>
 /// Which Chromium serves: by default the headless shell (Chromium's build for servers, a third less memory), and the
 /// full browser when given with --chrome. Either runs an app that uses the browser's storage and is held to the
-/// egress rules.
+/// egress rules, and one that uses Canvas, WebGL, WebCrypto, WebAssembly, Web Audio and compression streams.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -24,8 +24,16 @@ public sealed class ChromiumBinaryTests
         }
 
         // No CHROME_PATH: what a user gets who installed the packages and passes nothing.
-        await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("tenant"), new Dictionary<string, string> { ["CHROME_PATH"] = "" }, cancellationToken);
-        await AssertTheAppRunsOnAsync(host, Shell, cancellationToken);
+        var environment = new Dictionary<string, string> { ["CHROME_PATH"] = "" };
+        await using (var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("tenant"), environment, cancellationToken))
+        {
+            await AssertTheAppRunsOnAsync(host, Shell, cancellationToken);
+        }
+
+        await using (var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("platform"), environment, cancellationToken))
+        {
+            await AssertThePlatformIsThereAsync(host, cancellationToken);
+        }
     }
 
     [Test]
@@ -38,8 +46,24 @@ public sealed class ChromiumBinaryTests
             Assert.Ignore("no full Chromium is installed here (./build.sh test installs Debian's chromium as root)");
         }
 
-        await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("tenant"), cancellationToken, "--chrome", full);
-        await AssertTheAppRunsOnAsync(host, full, cancellationToken);
+        await using (var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("tenant"), cancellationToken, "--chrome", full))
+        {
+            await AssertTheAppRunsOnAsync(host, full, cancellationToken);
+        }
+
+        await using (var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("platform"), cancellationToken, "--chrome", full))
+        {
+            await AssertThePlatformIsThereAsync(host, cancellationToken);
+        }
+    }
+
+    private static async Task AssertThePlatformIsThereAsync(LeanProxyProcess host, CancellationToken cancellationToken)
+    {
+        using var client = new HttpClient { BaseAddress = host.BaseUri };
+        using var checks = JsonDocument.Parse(await client.GetStringAsync("/", cancellationToken));
+        var results = checks.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ToString());
+        Assert.That(results, Has.Count.EqualTo(6));
+        Assert.That(results.Where(r => r.Value != "True"), Is.Empty, "every check answers true");
     }
 
     private static async Task AssertTheAppRunsOnAsync(LeanProxyProcess host, string binary, CancellationToken cancellationToken)
