@@ -98,7 +98,10 @@ internal static class AppsBench
                     await GetAsync(node.FirstEndPoint, name).ConfigureAwait(false);
                 }
 
-                await Task.Delay(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
+                // Idle means settled: for ~10 s after their starts the new renderers still collect and compile in the
+                // background (7–12 % of a core here, docs/PERFORMANCE.md "The headless shell"), which is not what an
+                // idle app costs.
+                await Task.Delay(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
                 var many = Pss(node);
                 report.PssPerWarmAppMb = Math.Round((many - oneApp) / IdleApps, 1);
                 report.NodePssWith51AppsMb = Math.Round(many, 0);
