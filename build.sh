@@ -41,7 +41,7 @@ MSG
   exit 1
 }
 
-# The tests also start the full browser once (FullBrowserTests): LeanProxy serves with either. Installed when missing
+# The tests also start the full browser (ChromiumBinaryTests): LeanProxy serves with either. Installed when missing
 # and root with apt-get; otherwise that test says it was not run.
 ensure_full_chromium() {
   local name
@@ -50,7 +50,7 @@ ensure_full_chromium() {
   done
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
     run apt-get update -qq && run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
-      || step "warning: could not install chromium; FullBrowserTests will say it was not run"
+      || step "warning: could not install chromium; ChromiumBinaryTests will say the full browser was not run"
   fi
 }
 

@@ -12,8 +12,8 @@ public sealed record AppFile(ReadOnlyMemory<byte> Content, string ContentType);
 
 /// <summary>
 /// An app version's files, in memory and immutable: URL path ("/index.js") → bytes and content type, the entry module,
-/// a content id for logs and the SHA-256 of the whole (paths and contents). Loaded once; the page server serves from it and never reads the
-/// disk per request, so two versions of an app can be live at once.
+/// a content id for logs and the SHA-256 of the whole (paths and contents). Loaded once; the page server serves from it
+/// and never reads the disk per request, so two versions of an app can be live at once.
 /// </summary>
 public sealed class AppBundle
 {
@@ -182,11 +182,13 @@ public sealed class AppBundle
     private static string Digest(AppBundle bundle)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Span<byte> length = stackalloc byte[8];
         foreach (var (path, content) in Ordered(bundle._files))
         {
+            BinaryPrimitives.WriteInt64LittleEndian(length, content.Length);
             hash.AppendData(Encoding.UTF8.GetBytes(path));
             hash.AppendData([0]);
-            hash.AppendData(BitConverter.GetBytes((long)content.Length));
+            hash.AppendData(length);
             hash.AppendData(content.Span);
         }
 
