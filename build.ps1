@@ -17,7 +17,7 @@ function Confirm-Chromium {
     if (Test-Path $env:CHROME_PATH) { Step "Chromium: `$CHROME_PATH=$($env:CHROME_PATH)"; return }
     Write-Error "CHROME_PATH=$($env:CHROME_PATH) does not exist"; exit 1
   }
-  # The headless shell first (a third less memory, a third of the start-up: docs/PERFORMANCE.md, "The headless shell").
+  # The headless shell first (a third less memory, half the start-up: docs/PERFORMANCE.md, "The headless shell").
   foreach ($name in 'chromium-headless-shell', 'chrome-headless-shell') {
     $found = Get-Command $name -ErrorAction SilentlyContinue
     if ($found) { Step "Chromium: $($found.Source) (the headless shell)"; return }

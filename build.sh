@@ -9,7 +9,7 @@ run() { step "$*"; "$@"; }
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 # Makes sure a Chromium is there: $CHROME_PATH, else the headless shell (Debian's chromium-headless-shell, Google's
-# chrome-headless-shell: a third less memory and a third of the start-up of the full browser), else (root + apt-get)
+# chrome-headless-shell: a third less memory and half the start-up of the full browser), else (root + apt-get)
 # Debian's chromium-headless-shell, else chromium/google-chrome on PATH; otherwise says how to get one and stops.
 ensure_chromium() {
   if [[ -n "${CHROME_PATH:-}" ]]; then

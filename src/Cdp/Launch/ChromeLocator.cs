@@ -4,7 +4,7 @@ namespace LeanProxy.Cdp.Launch;
 /// Finds a Chromium binary: an explicit path, <c>$CHROME_PATH</c>, well-known names on PATH, then install paths. The
 /// headless shell (Chromium's build for servers and automation, Debian's <c>chromium-headless-shell</c>, Google's
 /// <c>chrome-headless-shell</c>) comes first: the same Blink and V8 without the desktop browser, it needs about a third
-/// less memory for the whole tree and starts in a third of the time (docs/PERFORMANCE.md, "The headless shell").
+/// less memory for the whole tree and starts in about half the time (docs/PERFORMANCE.md, "The headless shell").
 /// </summary>
 public static class ChromeLocator
 {
