@@ -168,44 +168,31 @@ public sealed class AppBundle
     private static AppBundle Create(string name, string entryPath, Dictionary<string, AppFile> files, string? root, ImportGraph? imports)
     {
         var hash = new XxHash3();
-        long size = 0;
-        foreach (var (path, content) in Ordered(files))
-        {
-            Append(hash, path, content.Span);
-            size += content.Length;
-        }
-
-        var id = Convert.ToHexStringLower(hash.GetCurrentHash());
-        return new AppBundle(name, entryPath, files.ToFrozenDictionary(StringComparer.Ordinal), id, size, root, imports);
+        Frame(files, hash.Append);
+        var size = files.Values.Sum(file => (long)file.Content.Length);
+        return new AppBundle(name, entryPath, files.ToFrozenDictionary(StringComparer.Ordinal), Convert.ToHexStringLower(hash.GetCurrentHash()), size, root, imports);
     }
 
     private static string Digest(AppBundle bundle)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Span<byte> length = stackalloc byte[8];
-        foreach (var (path, content) in Ordered(bundle._files))
-        {
-            BinaryPrimitives.WriteInt64LittleEndian(length, content.Length);
-            hash.AppendData(Encoding.UTF8.GetBytes(path));
-            hash.AppendData([0]);
-            hash.AppendData(length);
-            hash.AppendData(content.Span);
-        }
-
+        Frame(bundle._files, hash.AppendData);
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
-    private static IEnumerable<(string Path, ReadOnlyMemory<byte> Content)> Ordered(IReadOnlyDictionary<string, AppFile> files) =>
-        files.Keys.Order(StringComparer.Ordinal).Select(path => (path, files[path].Content));
-
-    private static void Append(XxHash3 hash, string path, ReadOnlySpan<byte> content)
+    /// <summary>The bytes both hashes read: per file, in path order, its UTF-8 path, a 0, its length (8 bytes, little-endian) and its content.</summary>
+    private static void Frame(IReadOnlyDictionary<string, AppFile> files, Action<ReadOnlySpan<byte>> append)
     {
         Span<byte> length = stackalloc byte[8];
-        BinaryPrimitives.WriteInt64LittleEndian(length, content.Length);
-        hash.Append(Encoding.UTF8.GetBytes(path));
-        hash.Append([0]);
-        hash.Append(length);
-        hash.Append(content);
+        foreach (var path in files.Keys.Order(StringComparer.Ordinal))
+        {
+            var content = files[path].Content.Span;
+            BinaryPrimitives.WriteInt64LittleEndian(length, content.Length);
+            append(Encoding.UTF8.GetBytes(path));
+            append([0]);
+            append(length);
+            append(content);
+        }
     }
 
     private static (string Root, string Entry, string Name) Resolve(string path)
