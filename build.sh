@@ -8,6 +8,9 @@ run() { step "$*"; "$@"; }
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
+# The full browser's names on PATH (the headless shell's are looked for first, in ensure_chromium).
+FULL_BROWSERS=(chromium chromium-browser google-chrome google-chrome-stable)
+
 # Makes sure a Chromium is there: $CHROME_PATH, else the headless shell (Debian's chromium-headless-shell, Google's
 # chrome-headless-shell: a third less memory and half the start-up of the full browser), else (root + apt-get)
 # Debian's chromium-headless-shell, else chromium/google-chrome on PATH; otherwise says how to get one and stops.
@@ -27,7 +30,7 @@ ensure_chromium() {
       || run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
     return
   fi
-  for name in chromium chromium-browser google-chrome google-chrome-stable; do
+  for name in "${FULL_BROWSERS[@]}"; do
     if command -v "$name" >/dev/null 2>&1; then
       step "Chromium: $(command -v "$name") (the headless shell would need less memory: apt-get install chromium-headless-shell)"
       return
@@ -45,7 +48,7 @@ MSG
 # and root with apt-get; otherwise that test says it was not run.
 ensure_full_chromium() {
   local name
-  for name in chromium chromium-browser google-chrome google-chrome-stable; do
+  for name in "${FULL_BROWSERS[@]}"; do
     if command -v "$name" >/dev/null 2>&1; then return; fi
   done
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then

@@ -24,16 +24,7 @@ public sealed class ChromiumBinaryTests
         }
 
         // No CHROME_PATH: what a user gets who installed the packages and passes nothing.
-        var environment = new Dictionary<string, string> { ["CHROME_PATH"] = "" };
-        await using (var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("tenant"), environment, cancellationToken))
-        {
-            await AssertTheAppRunsOnAsync(host, Shell, cancellationToken);
-        }
-
-        await using (var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("platform"), environment, cancellationToken))
-        {
-            await AssertThePlatformIsThereAsync(host, cancellationToken);
-        }
+        await AssertBothAppsRunOnAsync(Shell, new Dictionary<string, string> { ["CHROME_PATH"] = "" }, cancellationToken);
     }
 
     [Test]
@@ -46,12 +37,18 @@ public sealed class ChromiumBinaryTests
             Assert.Ignore("no full Chromium is installed here (./build.sh test installs Debian's chromium as root)");
         }
 
-        await using (var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("tenant"), cancellationToken, "--chrome", full))
+        await AssertBothAppsRunOnAsync(full, null, cancellationToken, "--chrome", full);
+    }
+
+    /// <summary>Serves the storage-and-egress app, then the platform app, with <paramref name="extra"/>; each on <paramref name="binary"/>.</summary>
+    private static async Task AssertBothAppsRunOnAsync(string binary, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken, params string[] extra)
+    {
+        await using (var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("tenant"), environment, cancellationToken, extra))
         {
-            await AssertTheAppRunsOnAsync(host, full, cancellationToken);
+            await AssertTheAppRunsOnAsync(host, binary, cancellationToken);
         }
 
-        await using (var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("platform"), cancellationToken, "--chrome", full))
+        await using (var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("platform"), environment, cancellationToken, extra))
         {
             await AssertThePlatformIsThereAsync(host, cancellationToken);
         }
