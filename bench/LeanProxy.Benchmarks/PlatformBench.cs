@@ -26,7 +26,7 @@ internal static partial class PlatformBench
         var deploys = int.Parse(Option(args, "--deploys") ?? "20", CultureInfo.InvariantCulture);
         if (!File.Exists(binary))
         {
-            Console.Error.WriteLine($"error: {binary} not found (./build.sh publish, or --binary PATH)");
+            await Console.Error.WriteLineAsync($"error: {binary} not found (./build.sh publish, or --binary PATH)").ConfigureAwait(false);
             return 2;
         }
 

@@ -11,6 +11,7 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        ArgumentNullException.ThrowIfNull(args);
         if (args is ["listener", var address])
         {
             // As in leanproxy itself: socket completions run inline on the epoll threads (no thread-pool hop).

@@ -60,6 +60,7 @@ internal sealed class PendingCall<TResult> : PendingCall, IValueTaskSource<TResu
     /// <summary>The awaitable for this use of the call; await it once.</summary>
     public ValueTask<TResult> Task => new(this, _core.Version);
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031", Justification = "A result reader's failure, whatever it is, becomes the call's.")]
     public override void Complete(ReadOnlySpan<byte> resultJson)
     {
         Registration.Dispose();

@@ -4,7 +4,7 @@ using LeanProxy.Host.Cli;
 namespace LeanProxy.Host;
 
 /// <summary>The <c>leanproxy</c> command. Exit codes: 0 ok, 1 runtime failure (app, browser, port), 2 bad usage.</summary>
-public static class Program
+internal static class Program
 {
     public static async Task<int> Main(string[] args)
     {

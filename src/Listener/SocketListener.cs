@@ -122,6 +122,7 @@ public sealed class SocketListener : IAsyncDisposable
         }
     }
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031", Justification = "A driver's failure is logged and ends only its own connection.")]
     private async Task RunConnectionAsync(Socket client)
     {
         await Task.Yield();

@@ -1,15 +1,18 @@
 namespace LeanProxy.Store;
 
 /// <summary>One stored value of a KV namespace.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1819", Justification = "Keys and values are bytes, each array handed to one owner.")]
 public sealed record KvEntry(byte[] Key, byte[] Value, string? Metadata, long? Expiration);
 
 /// <summary>One key of a listing: its name, expiration (seconds since the epoch) and metadata (JSON), not its value.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1819", Justification = "Keys and values are bytes, each array handed to one owner.")]
 public sealed record KvKey(byte[] Key, long? Expiration, string? Metadata);
 
 /// <summary>A page of a listing: the keys in byte order, and whether more follow.</summary>
 public sealed record KvPage(IReadOnlyList<KvKey> Keys, bool Complete);
 
 /// <summary>One write in the log of KV changes: <see cref="Binding"/> null means the whole app, <see cref="Key"/> null the whole binding.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1819", Justification = "Keys and values are bytes, each array handed to one owner.")]
 public sealed record KvChange(long Seq, string App, string? Binding, byte[]? Key, string Origin);
 
 /// <summary>

@@ -9,6 +9,9 @@ public abstract partial class SqlAppStore
     /// <summary>How long the log of KV changes keeps a change: a node that could not read it for longer drops everything it cached.</summary>
     public static readonly TimeSpan ChangeRetention = TimeSpan.FromMinutes(5);
 
+    /// <summary>Every 16th write also removes what has expired.</summary>
+    private long _kvWrites;
+
     private const string LogChange = "INSERT INTO lp_kv_changes (app, binding, k, origin, at) VALUES (@app, @binding, @k, @origin, @at)";
 
     /// <summary>Names this store object's writes in the log of KV changes (the process that made them already knows).</summary>
@@ -47,8 +50,8 @@ public abstract partial class SqlAppStore
             found.Add(new KvEntry(
                 (byte[])reader.GetValue(0),
                 (byte[])reader.GetValue(1),
-                reader.IsDBNull(2) ? null : reader.GetString(2),
-                reader.IsDBNull(3) ? null : Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture)));
+                await reader.IsDBNullAsync(2, cancellationToken).ConfigureAwait(false) ? null : reader.GetString(2),
+                await reader.IsDBNullAsync(3, cancellationToken).ConfigureAwait(false) ? null : Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture)));
         }
 
         return found;
@@ -64,11 +67,11 @@ public abstract partial class SqlAppStore
                 LogChange,
             ],
             cancellationToken, ("app", app), ("binding", binding), ("k", key), ("v", value), ("metadata", (object?)metadata ?? DBNull.Value),
-            ("expiration", (object?)expiration ?? DBNull.Value), ("origin", Origin), ("at", now)).ConfigureAwait(false);
+            ("expiration", expiration is { } at ? (object)at : DBNull.Value), ("origin", Origin), ("at", now)).ConfigureAwait(false);
 
         // Expired entries of the namespace, and changes no node needs any more, go with the writes (expired entries
         // are never returned meanwhile: every read filters them).
-        if (Random.Shared.Next(16) == 0)
+        if (Interlocked.Increment(ref _kvWrites) % 16 == 0)
         {
             await ExecuteAsync(connection, null, "DELETE FROM lp_kv WHERE app = @app AND binding = @binding AND expiration IS NOT NULL AND expiration <= @now", cancellationToken,
                 ("app", app), ("binding", binding), ("now", now)).ConfigureAwait(false);
@@ -113,8 +116,8 @@ public abstract partial class SqlAppStore
         {
             keys.Add(new KvKey(
                 (byte[])reader.GetValue(0),
-                reader.IsDBNull(1) ? null : Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture),
-                reader.IsDBNull(2) ? null : reader.GetString(2)));
+                await reader.IsDBNullAsync(1, cancellationToken).ConfigureAwait(false) ? null : Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture),
+                await reader.IsDBNullAsync(2, cancellationToken).ConfigureAwait(false) ? null : reader.GetString(2)));
         }
 
         var complete = keys.Count <= limit;
@@ -150,8 +153,8 @@ public abstract partial class SqlAppStore
             changes.Add(new KvChange(
                 Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture),
                 reader.GetString(1),
-                reader.IsDBNull(2) ? null : reader.GetString(2),
-                reader.IsDBNull(3) ? null : (byte[])reader.GetValue(3),
+                await reader.IsDBNullAsync(2, cancellationToken).ConfigureAwait(false) ? null : reader.GetString(2),
+                await reader.IsDBNullAsync(3, cancellationToken).ConfigureAwait(false) ? null : (byte[])reader.GetValue(3),
                 reader.GetString(4)));
         }
 

@@ -8,6 +8,9 @@ public abstract partial class SqlAppStore
     /// <summary>How long a relayed line is kept (a reader reads every fraction of a second).</summary>
     public static readonly TimeSpan LogRetention = TimeSpan.FromMinutes(2);
 
+    /// <summary>Every 8th write also removes what is older than <see cref="LogRetention"/>.</summary>
+    private long _logWrites;
+
     public async Task KeepTailAsync(string app, long until, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -51,7 +54,7 @@ public abstract partial class SqlAppStore
             await ExecuteAsync(connection, null, "INSERT INTO lp_logs (app, node, at, line) VALUES " + values, cancellationToken, parameters).ConfigureAwait(false);
         }
 
-        if (Random.Shared.Next(8) == 0)
+        if (Interlocked.Increment(ref _logWrites) % 8 == 0)
         {
             await ExecuteAsync(connection, null, "DELETE FROM lp_logs WHERE at < @before", cancellationToken,
                 ("before", lines[0].At - (long)LogRetention.TotalSeconds)).ConfigureAwait(false);

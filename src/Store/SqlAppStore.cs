@@ -271,7 +271,7 @@ public abstract partial class SqlAppStore : IAppStore, IKvStore, ILogRelayStore
         }
     }
 
-    private static IReadOnlyList<string> SplitKv(string kv) => kv.Split(',', StringSplitOptions.RemoveEmptyEntries);
+    private static string[] SplitKv(string kv) => kv.Split(',', StringSplitOptions.RemoveEmptyEntries);
 
     private static async Task<(int Version, string Sha256, string Vars, bool Warm, string Kv)?> ReadActiveAsync(DbConnection connection, DbTransaction transaction, string name, CancellationToken cancellationToken)
     {
@@ -300,13 +300,13 @@ public abstract partial class SqlAppStore : IAppStore, IKvStore, ILogRelayStore
             apps.Add(new StoredApp(
                 reader.GetString(0),
                 Convert.ToInt32(reader.GetValue(1), CultureInfo.InvariantCulture),
-                reader.IsDBNull(2) ? string.Empty : reader.GetString(2),
-                reader.IsDBNull(3) ? new Dictionary<string, string>() : ParseVars(reader.GetString(3)),
+                await reader.IsDBNullAsync(2, cancellationToken).ConfigureAwait(false) ? string.Empty : reader.GetString(2),
+                await reader.IsDBNullAsync(3, cancellationToken).ConfigureAwait(false) ? new Dictionary<string, string>() : ParseVars(reader.GetString(3)),
                 Convert.ToInt64(reader.GetValue(4), CultureInfo.InvariantCulture),
                 Convert.ToInt64(reader.GetValue(5), CultureInfo.InvariantCulture) != 0,
                 DateTimeOffset.Parse(reader.GetString(6), CultureInfo.InvariantCulture),
                 Convert.ToInt64(reader.GetValue(7), CultureInfo.InvariantCulture) != 0,
-                reader.IsDBNull(8) ? [] : SplitKv(reader.GetString(8))));
+                await reader.IsDBNullAsync(8, cancellationToken).ConfigureAwait(false) ? [] : SplitKv(reader.GetString(8))));
         }
 
         return apps;

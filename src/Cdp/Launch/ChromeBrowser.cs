@@ -47,6 +47,7 @@ public sealed partial class ChromeBrowser : IAsyncDisposable
     /// Attaches to a browser started elsewhere: <c>http://HOST:PORT</c> (resolved through <c>/json/version</c>) or a
     /// <c>ws://…/devtools/browser/…</c> URL.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000", Justification = "The connection owns its transport, the browser its connection; the catch disposes the browser.")]
     public static async Task<ChromeBrowser> AttachAsync(Uri browserUrl, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
     {
         loggerFactory ??= NullLoggerFactory.Instance;
@@ -71,8 +72,17 @@ public sealed partial class ChromeBrowser : IAsyncDisposable
         var connection = new CdpConnection(transport, loggerFactory.CreateLogger("LeanProxy.Cdp"));
         connection.Start();
         var browser = new ChromeBrowser(connection, null, null, null, loggerFactory.CreateLogger("LeanProxy.Chromium"));
-        browser.Version = await connection.SendAsync(CdpMethods.BrowserGetVersion, CdpJsonContext.Default.BrowserVersion, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return browser;
+        try
+        {
+            browser.Version = await connection.SendAsync(CdpMethods.BrowserGetVersion, CdpJsonContext.Default.BrowserVersion, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return browser;
+        }
+        catch
+        {
+            // Not ours to close (it was started elsewhere): only the connection goes.
+            await browser.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>Closes the browser: Browser.close, a short wait, then SIGKILL of the whole tree; deletes the profile.</summary>

@@ -10,7 +10,7 @@ public sealed class ChromeLaunchOptions
     public string? TempDirectory { get; set; }
 
     /// <summary>More switches, appended after the lean set.</summary>
-    public List<string> ExtraArguments { get; } = [];
+    public IList<string> ExtraArguments { get; } = new List<string>();
 
     /// <summary>How long to wait for Chromium to answer its first command.</summary>
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(30);

@@ -19,21 +19,19 @@ public sealed class OutputTail(int capacity = 30)
         }
     }
 
-    public string[] Lines
+    /// <summary>A copy of the lines kept, oldest first.</summary>
+    public string[] Snapshot()
     {
-        get
+        lock (_lock)
         {
-            lock (_lock)
-            {
-                return [.. _lines];
-            }
+            return [.. _lines];
         }
     }
 
     /// <summary>" Its last output:\n…" or empty.</summary>
     public string Describe()
     {
-        var lines = Lines;
+        var lines = Snapshot();
         return lines.Length == 0 ? string.Empty : " Its last output:\n  " + string.Join("\n  ", lines);
     }
 }

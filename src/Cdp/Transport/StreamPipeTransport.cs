@@ -20,6 +20,7 @@ public sealed class StreamPipeTransport : ICdpTransport
         _fromBrowser = fromBrowser;
     }
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1849", Justification = "Synchronous on purpose (below): an asynchronous pipe write costs a thread-pool round trip per command.")]
     public ValueTask SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -55,6 +56,7 @@ public sealed class StreamPipeTransport : ICdpTransport
     /// Reads on a dedicated thread with blocking reads: the pipe's read end is not pollable through .NET, and an
     /// asynchronous read would be a blocking read on a thread-pool thread anyway, plus a hop per message.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031", Justification = "The reader thread hands every failure to the awaiting task.")]
     public Task ReceiveLoopAsync(CdpMessageHandler onMessage, CancellationToken cancellationToken)
     {
         var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -39,9 +39,6 @@ public sealed class AppRouter : IProxyRequestHandler
     {
     }
 
-    /// <summary>A router that sends every request to <paramref name="app"/>.</summary>
-    public static AppRouter Single(AppHost app) => new() { _default = app };
-
     /// <summary>A router that sends <c>NAME.DOMAIN</c> to the app NAME.</summary>
     public static AppRouter ByHost(string domain, IAppHostSource source) => new(domain, source);
 

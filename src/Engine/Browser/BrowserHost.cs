@@ -91,7 +91,10 @@ public sealed class BrowserHost : IAsyncDisposable
         else
         {
             var launch = new ChromeLaunchOptions { ExecutablePath = options.ChromePath, TempDirectory = options.TempDirectory };
-            launch.ExtraArguments.AddRange(options.ChromeArguments);
+            foreach (var argument in options.ChromeArguments)
+            {
+                launch.ExtraArguments.Add(argument);
+            }
             browser = await ChromeLauncher.LaunchAsync(launch, loggerFactory, cancellationToken).ConfigureAwait(false);
         }
 

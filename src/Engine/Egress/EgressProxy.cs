@@ -288,7 +288,7 @@ internal sealed class EgressProxy : IAsyncDisposable
         return true;
     }
 
-    private static Task SendAsync(Socket socket, string text) => socket.SendAsync(Encoding.ASCII.GetBytes(text), SocketFlags.None);
+    private static Task<int> SendAsync(Socket socket, string text) => socket.SendAsync(Encoding.ASCII.GetBytes(text), SocketFlags.None);
 
     public async ValueTask DisposeAsync()
     {

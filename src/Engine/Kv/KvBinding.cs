@@ -18,7 +18,7 @@ internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
 {
     public const string Name = "__lpKv";
 
-    private readonly IKvStore store;
+    private readonly KvStoreHandle store;
     private readonly Func<Task> ready;
     private readonly string app;
     private readonly IReadOnlySet<string> bindings;
@@ -102,6 +102,7 @@ internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
         }
     }
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031", Justification = "Whatever a KV call fails with becomes an error in the page, never a call that hangs.")]
     private async Task RunCallsAsync(Tab tab, JsonDocument document)
     {
         using (document)

@@ -1,7 +1,7 @@
 namespace LeanProxy.Engine.Kv;
 
 /// <summary>A KV call the host refuses, with the kind of error the page throws and Workers' style of message.</summary>
-internal sealed class KvCallException(string kind, string message) : Exception(message)
+public sealed class KvCallException(string kind, string message) : Exception(message)
 {
     public string Kind { get; } = kind;
 

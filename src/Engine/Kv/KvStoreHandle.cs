@@ -18,6 +18,7 @@ public sealed class KvStoreHandle : IKvStore, IAsyncDisposable
     private readonly Lock _lock = new();
     private Task? _ready;
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000", Justification = "The handle owns the feed it creates (owner: true) and disposes it.")]
     public KvStoreHandle(SqlAppStore store, ILogger? logger = null)
         : this(store, new KvChangeFeed(store, logger ?? NullLogger.Instance), owner: true)
     {

@@ -94,7 +94,8 @@ internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer,
         // The tab prepared ahead has the runtime loaded: only the app's modules remain (adopted below, once the
         // bindings are there). Otherwise open the tab directly on the bootstrap page: the app's modules load while we
         // attach and enable below.
-        var adopted = Interlocked.Exchange(ref _preparedTab, null) is { IsEnded: false } preparedTab && preparedTab.Connection == connection ? preparedTab : null;
+        var prepared = Interlocked.Exchange(ref _preparedTab, null);
+        var adopted = prepared is { IsEnded: false } && prepared.Connection == connection ? prepared : null;
         var session = adopted ?? await OpenTargetAsync(connection, pageServer.BootstrapUrl, _browserContextId, cancellationToken).ConfigureAwait(false);
         var page = new CdpPage(tab, session, pageServer.Describe);
         try

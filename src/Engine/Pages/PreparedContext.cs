@@ -39,6 +39,7 @@ public sealed class PreparedContext : IAsyncDisposable
         Volatile.Read(ref _adopted) == 0 && browser.Connection == Connection && !Connection.IsClosed && Volatile.Read(ref _tab) is { IsEnded: false };
 
     /// <summary>Prepares a context in <paramref name="browser"/>; returns once the runtime is loaded in its tab.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000", Justification = "The prepared context owns the page server and egress proxy; the catch disposes them when it was not made.")]
     public static async Task<PreparedContext> PrepareAsync(BrowserHost browser, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         var pageServer = new PageServer(loggerFactory.CreateLogger("LeanProxy.PageServer"));
@@ -129,13 +130,14 @@ public sealed class SpareContexts(BrowserHost browser, ILoggerFactory loggerFact
     private readonly ILogger _logger = loggerFactory.CreateLogger("LeanProxy.Engine");
     private readonly CancellationTokenSource _stop = new();
     private Task<PreparedContext?>? _next;
+    private bool _stopped;
 
     /// <summary>Starts preparing one unless one is ready or on its way.</summary>
     public void Prepare(TimeSpan delay = default)
     {
         lock (_lock)
         {
-            if (_stop.IsCancellationRequested || _next is { IsCompleted: false } or { IsCompletedSuccessfully: true, Result: not null })
+            if (_stopped || _next is { IsCompleted: false } or { IsCompletedSuccessfully: true, Result: not null })
             {
                 return;
             }
@@ -174,16 +176,7 @@ public sealed class SpareContexts(BrowserHost browser, ILoggerFactory loggerFact
     /// <summary>The prepared context when one is ready and usable (the next is prepared meanwhile); null: start the usual way.</summary>
     public PreparedContext? TryTake()
     {
-        PreparedContext? taken = null;
-        lock (_lock)
-        {
-            if (_next is { IsCompletedSuccessfully: true, Result: { } ready })
-            {
-                _next = null;
-                taken = ready;
-            }
-        }
-
+        var taken = TakeReady();
         if (taken is not null && !taken.IsUsable(browser))
         {
             _ = taken.DisposeAsync().AsTask();
@@ -194,24 +187,39 @@ public sealed class SpareContexts(BrowserHost browser, ILoggerFactory loggerFact
         return taken;
     }
 
+    private PreparedContext? TakeReady()
+    {
+        lock (_lock)
+        {
+            if (_next is not { IsCompletedSuccessfully: true, Result: { } ready })
+            {
+                return null;
+            }
+
+            _next = null;
+            return ready;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         Task<PreparedContext?>? next;
         lock (_lock)
         {
-            if (_stop.IsCancellationRequested)
+            if (_stopped)
             {
                 return;
             }
 
-            _stop.Cancel();
+            _stopped = true;
             next = _next;
         }
 
+        await _stop.CancelAsync().ConfigureAwait(false);
         if (next is not null)
         {
             await ((Task)next).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            if (next is { IsCompletedSuccessfully: true, Result: { } prepared })
+            if (next.IsCompletedSuccessfully && await next.ConfigureAwait(false) is { } prepared)
             {
                 await prepared.DisposeAsync().ConfigureAwait(false);
             }

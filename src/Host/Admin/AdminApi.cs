@@ -48,6 +48,7 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
         }
     }
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000", Justification = "The scratch app host is stopped (StopAsync is its disposal) in the finally.")]
     private async Task<ProxyResponse> DeployAsync(string name, ProxyRequest request, string query, CancellationToken cancellationToken)
     {
         if (!AppNames.IsValid(name))

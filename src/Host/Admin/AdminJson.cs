@@ -4,35 +4,35 @@ using LeanProxy.Listener;
 namespace LeanProxy.Host.Admin;
 
 /// <summary>An error of the admin API: a stable code and a sentence for people.</summary>
-public sealed record ApiError(string Error, string Message);
+internal sealed record ApiError(string Error, string Message);
 
-public sealed record DeployResult(string Name, int Version, string Sha256, string Url, bool Created);
+internal sealed record DeployResult(string Name, int Version, string Sha256, string Url, bool Created);
 
-public sealed record AppSummary(string Name, int Version, string Sha256, string Url, DateTimeOffset UpdatedAt);
+internal sealed record AppSummary(string Name, int Version, string Sha256, string Url, DateTimeOffset UpdatedAt);
 
-public sealed record AppList(IReadOnlyList<AppSummary> Apps);
+internal sealed record AppList(IReadOnlyList<AppSummary> Apps);
 
 /// <summary>A version as the API shows it: its variables by name only (values may be secrets).</summary>
-public sealed record VersionInfo(int Version, string Sha256, long Size, IReadOnlyList<string> Variables, DateTimeOffset CreatedAt, bool Active, IReadOnlyList<string> Kv);
+internal sealed record VersionInfo(int Version, string Sha256, long Size, IReadOnlyList<string> Variables, DateTimeOffset CreatedAt, bool Active, IReadOnlyList<string> Kv);
 
 /// <summary>Where the app runs: on this node, which version (null when it has not been requested here yet).</summary>
-public sealed record NodeState(string Node, int? RunningVersion);
+internal sealed record NodeState(string Node, int? RunningVersion);
 
-public sealed record AppDetail(string Name, int Version, string Sha256, string Url, DateTimeOffset UpdatedAt, IReadOnlyList<VersionInfo> Versions, NodeState Node);
+internal sealed record AppDetail(string Name, int Version, string Sha256, string Url, DateTimeOffset UpdatedAt, IReadOnlyList<VersionInfo> Versions, NodeState Node);
 
-public sealed record RollbackRequest(int Version);
+internal sealed record RollbackRequest(int Version);
 
-public sealed record RollbackResult(string Name, int Version);
+internal sealed record RollbackResult(string Name, int Version);
 
-public sealed record DeleteResult(string Name, bool Deleted);
+internal sealed record DeleteResult(string Name, bool Deleted);
 
-public sealed record Health(string Status);
+internal sealed record Health(string Status);
 
-public sealed record KvKeyInfo(string Name, long? Expiration, string? Metadata);
+internal sealed record KvKeyInfo(string Name, long? Expiration, string? Metadata);
 
-public sealed record KvList(IReadOnlyList<KvKeyInfo> Keys, bool ListComplete, string? Cursor);
+internal sealed record KvList(IReadOnlyList<KvKeyInfo> Keys, bool ListComplete, string? Cursor);
 
-public sealed record Readiness(bool Ready, IReadOnlyList<string> Reasons, long Revision);
+internal sealed record Readiness(bool Ready, IReadOnlyList<string> Reasons, long Revision);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false)]
 [JsonSerializable(typeof(ApiError))]
@@ -46,7 +46,7 @@ public sealed record Readiness(bool Ready, IReadOnlyList<string> Reasons, long R
 [JsonSerializable(typeof(KvKeyInfo))]
 [JsonSerializable(typeof(KvList))]
 [JsonSerializable(typeof(Readiness))]
-public sealed partial class AdminJsonContext : JsonSerializerContext;
+internal sealed partial class AdminJsonContext : JsonSerializerContext;
 
 /// <summary>The JSON responses of an admin listener.</summary>
 internal static class AdminResponses

@@ -231,13 +231,13 @@ internal static class AppsBench
 }
 
 /// <summary>Cold starts: how many, and the time from the request to its response.</summary>
-public sealed record ColdFigures(int Samples, double P50Ms, double P99Ms, double MaxMs);
+internal sealed record ColdFigures(int Samples, double P50Ms, double P99Ms, double MaxMs);
 
 /// <summary>N apps served round-robin within the budget.</summary>
-public sealed record RoundRobinFigures(long Requests, long Errors, double RequestsPerSecond, double P50Ms, double P99Ms, double ColdStartsPerSecond);
+internal sealed record RoundRobinFigures(long Requests, long Errors, double RequestsPerSecond, double P50Ms, double P99Ms, double ColdStartsPerSecond);
 
 /// <summary>What <c>leanproxy bench --apps N --json</c> prints.</summary>
-public sealed class AppsBenchReport
+internal sealed class AppsBenchReport
 {
     public string App { get; init; } = string.Empty;
 

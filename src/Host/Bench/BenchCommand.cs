@@ -15,7 +15,7 @@ namespace LeanProxy.Host.Bench;
 /// <c>leanproxy bench</c>: serves the app in-process on a loopback port, once per tab count, drives it with the
 /// built-in load generator for each connection count, and reports requests/s per tab, latency, CPU and memory.
 /// </summary>
-public static class BenchCommand
+internal static class BenchCommand
 {
     public static IReadOnlyList<int> ParseList(string flag, string? value, IReadOnlyList<int> fallback)
     {
@@ -57,6 +57,7 @@ public static class BenchCommand
         return TimeSpan.FromSeconds(amount * scale);
     }
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000", Justification = "An await using declaration: disposed on every path.")]
     public static async Task<int> RunAsync(BenchOptions options, TextWriter stdout, TextWriter stderr)
     {
         if (options.Apps is { } apps)

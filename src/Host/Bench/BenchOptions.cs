@@ -4,7 +4,7 @@ namespace LeanProxy.Host.Bench;
 
 /// <summary>Options of <c>leanproxy bench</c>.</summary>
 [Verb("bench", HelpText = "Measure an app's throughput per tab: requests/s, latency, CPU and memory, for each tab count.")]
-public sealed class BenchOptions
+internal sealed class BenchOptions
 {
     [Value(0, MetaName = "APP", Required = true, HelpText = "Entry module file, or a folder whose index.js/index.mjs is the entry.")]
     public string App { get; set; } = string.Empty;

@@ -1,7 +1,7 @@
 namespace LeanProxy.Host.Bench;
 
 /// <summary>One measurement: a tab count and a connection count.</summary>
-public sealed record BenchRow(
+internal sealed record BenchRow(
     int Tabs,
     int Connections,
     long Requests,
@@ -18,7 +18,7 @@ public sealed record BenchRow(
     LeanProxy.Engine.Metrics.TimelineSummary? Timeline = null);
 
 /// <summary>The whole run, as <c>--json</c> prints it.</summary>
-public sealed record BenchReport(string App, string Path, double DurationSeconds, IReadOnlyList<BenchRow> Rows);
+internal sealed record BenchReport(string App, string Path, double DurationSeconds, IReadOnlyList<BenchRow> Rows);
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(BenchReport))]

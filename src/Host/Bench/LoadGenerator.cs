@@ -10,7 +10,7 @@ namespace LeanProxy.Host.Bench;
 /// previous response (Content-Length or chunked) is read. Records every latency; counts non-2xx and socket errors.
 /// </summary>
 /// With <paramref name="hosts"/>, the requests go to those Host names in turn (a node's apps, round-robin).
-public sealed class LoadGenerator(IPEndPoint target, string path, BenchProtocol protocol = BenchProtocol.Http, string message = "ping\n", IReadOnlyList<string>? hosts = null)
+internal sealed class LoadGenerator(IPEndPoint target, string path, BenchProtocol protocol = BenchProtocol.Http, string message = "ping\n", IReadOnlyList<string>? hosts = null)
 {
     private readonly byte[][] _requests = protocol == BenchProtocol.Http
         ? [.. (hosts ?? [target.ToString()]).Select(host => Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: leanproxy-bench\r\n\r\n"))]
@@ -55,7 +55,7 @@ public sealed class LoadGenerator(IPEndPoint target, string path, BenchProtocol 
         var latencies = new List<double>(4096);
         var buffer = new byte[65536];
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Connect(target);
+        await socket.ConnectAsync(target, stop).ConfigureAwait(false);
         while (!stop.IsCancellationRequested)
         {
             var started = Stopwatch.GetTimestamp();
@@ -185,7 +185,7 @@ public sealed class LoadGenerator(IPEndPoint target, string path, BenchProtocol 
 }
 
 /// <summary>What <c>leanproxy bench</c> drives.</summary>
-public enum BenchProtocol
+internal enum BenchProtocol
 {
     Http,
     Tcp,

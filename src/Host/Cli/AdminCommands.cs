@@ -13,7 +13,7 @@ namespace LeanProxy.Host.Cli;
 /// <c>leanproxy deploy</c> and <c>leanproxy apps</c>: clients of a node's admin API, with wrangler's habits. Exit 0 when
 /// the node did it, 1 when it refused (its message is printed) or cannot be reached, 2 for bad usage.
 /// </summary>
-public static class AdminCommands
+internal static class AdminCommands
 {
     public static async Task<int> DeployAsync(DeployOptions options, TextWriter stdout, TextWriter stderr, Func<string, string?>? environment = null)
     {

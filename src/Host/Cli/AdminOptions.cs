@@ -3,7 +3,7 @@ using CommandLine;
 namespace LeanProxy.Host.Cli;
 
 /// <summary>Where the admin API is and the token for it (flags, else $LEANPROXY_ADMIN and $LEANPROXY_ADMIN_TOKEN).</summary>
-public abstract class AdminClientOptions
+internal abstract class AdminClientOptions
 {
     [Option("admin", HelpText = "The admin API, e.g. http://127.0.0.1:8081 (default $LEANPROXY_ADMIN).")]
     public string? Admin { get; set; }
@@ -13,7 +13,7 @@ public abstract class AdminClientOptions
 }
 
 [Verb("deploy", HelpText = "Deploy an app folder to a node's store: every node serves it as NAME.DOMAIN.")]
-public sealed class DeployOptions : AdminClientOptions
+internal sealed class DeployOptions : AdminClientOptions
 {
     [Value(0, MetaName = "DIR", Required = true, HelpText = "The app folder (its index.js or index.mjs is the entry).")]
     public string Directory { get; set; } = string.Empty;
@@ -32,7 +32,7 @@ public sealed class DeployOptions : AdminClientOptions
 }
 
 [Verb("apps", HelpText = "List, show, roll back or delete deployed apps: apps list | apps show NAME | apps rollback NAME --version N | apps delete NAME.")]
-public sealed class AppsOptions : AdminClientOptions
+internal sealed class AppsOptions : AdminClientOptions
 {
     [Value(0, MetaName = "ACTION", Required = true, HelpText = "list, show, rollback or delete.")]
     public string Action { get; set; } = string.Empty;
@@ -45,7 +45,7 @@ public sealed class AppsOptions : AdminClientOptions
 }
 
 [Verb("kv", HelpText = "Read and write a deployed app's KV values: kv get KEY | kv put KEY VALUE | kv delete KEY | kv list [--prefix P] (with --app NAME --binding BINDING).")]
-public sealed class KvOptions : AdminClientOptions
+internal sealed class KvOptions : AdminClientOptions
 {
     [Value(0, MetaName = "ACTION", Required = true, HelpText = "get, put, delete or list.")]
     public string Action { get; set; } = string.Empty;
@@ -67,7 +67,7 @@ public sealed class KvOptions : AdminClientOptions
 }
 
 [Verb("tail", HelpText = "Follow a deployed app's live log from every node: requests, console output, errors (Ctrl-C to stop).")]
-public sealed class TailOptions : AdminClientOptions
+internal sealed class TailOptions : AdminClientOptions
 {
     [Value(0, MetaName = "NAME", Required = true, HelpText = "The app.")]
     public string Name { get; set; } = string.Empty;

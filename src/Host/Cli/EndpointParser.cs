@@ -4,7 +4,7 @@ using System.Net;
 namespace LeanProxy.Host.Cli;
 
 /// <summary>Parses HOST:PORT for the listener flags (IPv4, [IPv6], or "localhost").</summary>
-public static class EndpointParser
+internal static class EndpointParser
 {
     public static IPEndPoint Parse(string flag, string value)
     {

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace LeanProxy.Host.Cli;
 
 /// <summary><c>leanproxy serve --store URI</c>: a node serving every app of the store, routed by Host.</summary>
-public static class NodeCommand
+internal static class NodeCommand
 {
     /// <summary>Checks a node's options; throws <see cref="UsageException"/> naming a bad flag.</summary>
     public static (NodePlan Plan, LogLevel Level) Validate(ServeOptions options, Func<string, string?>? environment = null)

@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 namespace LeanProxy.Host.Cli;
 
 /// <summary><c>leanproxy serve</c>: validate, bind the listeners, start the browser and the app, accept; stop cleanly on SIGINT/SIGTERM.</summary>
-public static class ServeCommand
+internal static class ServeCommand
 {
     /// <summary>Checks the options and turns them into a plan and a log level; throws <see cref="UsageException"/> naming a bad flag.</summary>
     public static (ServerPlan Plan, LogLevel Level) Validate(ServeOptions options, Func<string, string?>? environment = null)

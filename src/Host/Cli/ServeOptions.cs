@@ -5,7 +5,7 @@ namespace LeanProxy.Host.Cli;
 
 /// <summary>Options of <c>leanproxy serve</c>.</summary>
 [Verb("serve", isDefault: false, HelpText = "Serve an app's export default { fetch, connect, datagram } from headless Chromium tabs.")]
-public sealed class ServeOptions
+internal sealed class ServeOptions
 {
     [Value(0, MetaName = "APP", Required = false, HelpText = "Entry module file, or a folder whose index.js/index.mjs is the entry (or --store for a node).")]
     public string App { get; set; } = string.Empty;

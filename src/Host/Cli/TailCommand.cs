@@ -7,7 +7,7 @@ using LeanProxy.Host.Ops;
 namespace LeanProxy.Host.Cli;
 
 /// <summary><c>leanproxy tail NAME</c>: reads <c>GET /v1/apps/NAME/logs</c> (server-sent events) and prints each line as it comes.</summary>
-public static class TailCommand
+internal static class TailCommand
 {
     public static async Task<int> RunAsync(TailOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken, Func<string, string?>? environment = null)
     {

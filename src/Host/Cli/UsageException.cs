@@ -1,4 +1,4 @@
 namespace LeanProxy.Host.Cli;
 
 /// <summary>Bad command-line usage: the message names the problem; the process exits with code 2.</summary>
-public sealed class UsageException(string message) : Exception(message);
+internal sealed class UsageException(string message) : Exception(message);

@@ -1,7 +1,7 @@
 namespace LeanProxy.Host.Hosting;
 
 /// <summary>What <c>serve</c> runs, a single app (<see cref="LeanProxyServer"/>) or a node (<see cref="NodeServer"/>).</summary>
-public interface IServer
+internal interface IServer
 {
     /// <summary>Every listener, as printed after "listening ".</summary>
     IEnumerable<string> Endpoints { get; }

@@ -14,7 +14,7 @@ using Microsoft.Extensions.Logging;
 namespace LeanProxy.Host.Hosting;
 
 /// <summary>A listener port that could not be bound: the flag that named it, the endpoint and why.</summary>
-public sealed class ListenerBindException(string flag, IPEndPoint endPoint, SocketException inner)
+internal sealed class ListenerBindException(string flag, IPEndPoint endPoint, SocketException inner)
     : Exception($"{flag} {EndpointParser.Format(endPoint)}: {Describe(inner)}", inner)
 {
     private static string Describe(SocketException ex) => ex.SocketErrorCode switch
@@ -31,7 +31,7 @@ public sealed class ListenerBindException(string flag, IPEndPoint endPoint, Sock
 /// once, before Chromium starts), then starts the browser host and the app host, then starts accepting. Stopping
 /// goes the other way: stop accepting and drain, stop the app host, close the browser.
 /// </summary>
-public sealed class LeanProxyServer : IServer, IAsyncDisposable
+internal sealed class LeanProxyServer : IServer, IAsyncDisposable
 {
     private readonly ServerPlan _plan;
     private readonly ILoggerFactory _loggerFactory;
@@ -150,7 +150,7 @@ public sealed class LeanProxyServer : IServer, IAsyncDisposable
         {
             // The app's error is the one to report; the browser, if it started, is ours to stop (StopAsync closes it).
             await ((Task)browser).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            _browser = browser.IsCompletedSuccessfully ? browser.Result : null;
+            _browser = browser.IsCompletedSuccessfully ? await browser.ConfigureAwait(false) : null;
             throw;
         }
 

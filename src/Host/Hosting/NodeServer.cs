@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging;
 namespace LeanProxy.Host.Hosting;
 
 /// <summary>What a node runs: its store, browser, public listeners and admin listener.</summary>
-public sealed record NodePlan
+internal sealed record NodePlan
 {
     public required string StoreUri { get; init; }
 
@@ -32,13 +32,13 @@ public sealed record NodePlan
 }
 
 /// <summary>The store could not be reached when the node started (exit 1).</summary>
-public sealed class StoreStartException(string message, Exception inner) : Exception(message, inner);
+internal sealed class StoreStartException(string message, Exception inner) : Exception(message, inner);
 
 /// <summary>
 /// The composition of a node (<c>serve --store</c>): binds the public and admin listeners first, reaches the store
 /// (retrying for a stated window), starts the browser, loads the app list, then accepts. Requests are routed by Host.
 /// </summary>
-public sealed class NodeServer : IServer, IAsyncDisposable
+internal sealed class NodeServer : IServer, IAsyncDisposable
 {
     private readonly NodePlan _plan;
     private readonly ILoggerFactory _loggerFactory;

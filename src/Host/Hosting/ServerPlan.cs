@@ -6,7 +6,7 @@ using LeanProxy.Listener;
 namespace LeanProxy.Host.Hosting;
 
 /// <summary>What to run: the browser, the app and its listeners. Built from the command line by <c>serve</c> and <c>bench</c>.</summary>
-public sealed record ServerPlan
+internal sealed record ServerPlan
 {
     /// <summary>Datagrams handled at the same time per UDP listener at most; more are dropped and counted.</summary>
     public const int UdpMaxInFlight = 1024;

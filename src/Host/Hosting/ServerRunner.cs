@@ -11,7 +11,7 @@ namespace LeanProxy.Host.Hosting;
 /// it, prints its "listening" lines, waits, then stops it (requests in flight finish). The exit code: 0 after a signal,
 /// 1 for a failure (its message on stderr), 2 for an app that lacks an export its listeners need.
 /// </summary>
-public static class ServerRunner
+internal static class ServerRunner
 {
     public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
 
@@ -46,7 +46,7 @@ public static class ServerRunner
             var stopped = Task.Delay(Timeout.Infinite, stop.Token);
             if (await Task.WhenAny(failed, stopped).ConfigureAwait(ConfigureAwaitOptions.None) == failed)
             {
-                HostLog.BrowserLost(logger, failed.Result);
+                HostLog.BrowserLost(logger, await failed.ConfigureAwait(false));
                 return 1;
             }
 

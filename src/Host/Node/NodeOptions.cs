@@ -3,7 +3,7 @@ using LeanProxy.Engine.Apps;
 namespace LeanProxy.Host.Node;
 
 /// <summary>How a node serves the apps of its store. Each default is written here and nowhere else.</summary>
-public sealed record NodeOptions
+internal sealed record NodeOptions
 {
     /// <summary>Apps are reached as NAME.DOMAIN (<c>*.localhost</c> resolves to loopback with no DNS set-up).</summary>
     public string Domain { get; init; } = "localhost";

@@ -6,7 +6,7 @@ namespace LeanProxy.Listener.Http;
 /// Incremental decoder of a chunked request body (RFC 9112 §7.1): chunk extensions are skipped, trailers are
 /// read and dropped. State survives between reads; each call consumes what it can and says whether the body is done.
 /// </summary>
-public struct ChunkedBodyDecoder
+internal struct ChunkedBodyDecoder
 {
     private const int MaxChunkSizeLine = 4096;
 
@@ -23,8 +23,6 @@ public struct ChunkedBodyDecoder
         Trailer,
         Done,
     }
-
-    public readonly bool IsComplete => _state == State.Done;
 
     /// <summary>Decodes from <paramref name="reader"/> into <paramref name="body"/>; true when the final chunk and trailers are in.</summary>
     public bool TryDecode(ref SequenceReader<byte> reader, IBufferWriter<byte> body, HttpListenerOptions limits)

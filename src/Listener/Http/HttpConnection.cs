@@ -10,6 +10,7 @@ namespace LeanProxy.Listener.Http;
 /// calls the handler and writes responses in order. Responses to pipelined requests are flushed once per batch:
 /// the writer is only flushed when no further complete request is already buffered or the handler goes async.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "RunAsync is the whole life of a connection object; its finally returns the body buffer.")]
 internal sealed class HttpConnection(StreamConnection connection, IProxyRequestHandler handler, HttpListenerOptions options, ILogger logger)
 {
     private static readonly byte[] ContinueLine = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();

@@ -6,7 +6,7 @@ using System.Text;
 namespace LeanProxy.Listener.Http;
 
 /// <summary>The parts of a head: the request line, the method, and the values of the headers the parser acts on.</summary>
-public static partial class HttpParser
+internal static partial class HttpParser
 {
     /// <summary>Every CR in a head must start a CRLF; a CR followed by anything else is malformed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -51,7 +51,7 @@ public static partial class HttpParser
         {
             request.Version = HttpVersion.Http10;
         }
-        else if (version.StartsWith("HTTP/"u8) && version.Length > 5 && version[5..].IndexOfAnyExcept("0123456789."u8) < 0)
+        else if (version.StartsWith("HTTP/"u8) && version.Length > 5 && version[5..].IndexOfAnyExcept(VersionChars) < 0)
         {
             BadHttpRequestException.Throw(RequestRejectionReason.UnsupportedHttpVersion);
         }
@@ -94,7 +94,7 @@ public static partial class HttpParser
             return false;
         }
 
-        return target[..colon].IndexOfAnyExcept("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-."u8) < 0
+        return target[..colon].IndexOfAnyExcept(SchemeChars) < 0
             && target.Length > colon + 3;
     }
 
@@ -134,7 +134,7 @@ public static partial class HttpParser
         {
             var item = value[range].Trim(" \t"u8);
             long parsed = 0;
-            if (item.IsEmpty || item.IndexOfAnyExcept("0123456789"u8) >= 0
+            if (item.IsEmpty || item.IndexOfAnyExcept(Digits) >= 0
                 || !Utf8Parser.TryParse(item, out parsed, out var consumed) || consumed != item.Length)
             {
                 BadHttpRequestException.Throw(RequestRejectionReason.InvalidContentLength);

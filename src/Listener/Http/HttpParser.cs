@@ -10,7 +10,7 @@ namespace LeanProxy.Listener.Http;
 /// malformed or over-limit input throws <see cref="BadHttpRequestException"/> with a reason.
 /// Limits are enforced while looking for the end of the head, so no input is ever buffered past them.
 /// </summary>
-public static partial class HttpParser
+internal static partial class HttpParser
 {
     private const byte CR = (byte)'\r';
     private const byte LF = (byte)'\n';
@@ -19,6 +19,10 @@ public static partial class HttpParser
 
     /// <summary>Leading empty lines tolerated before a request line (RFC 9112 §2.2).</summary>
     private const int MaxLeadingEmptyLines = 4;
+
+    private static readonly SearchValues<byte> Digits = SearchValues.Create("0123456789"u8);
+    private static readonly SearchValues<byte> VersionChars = SearchValues.Create("0123456789."u8);
+    private static readonly SearchValues<byte> SchemeChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-."u8);
 
     private static readonly SearchValues<byte> TokenChars = SearchValues.Create(
         "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"u8);

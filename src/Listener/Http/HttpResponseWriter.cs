@@ -15,6 +15,7 @@ public static class HttpResponseWriter
     /// Writes the status line and header fields. <paramref name="contentLength"/> -1 means chunked.
     /// Framing and connection headers set by the handler are dropped: the server owns them.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1002", Justification = "ProxyResponse.Headers is a List on purpose (the hot path).")]
     public static void WriteHead(
         IBufferWriter<byte> writer,
         int status,

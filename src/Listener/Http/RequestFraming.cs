@@ -1,7 +1,7 @@
 namespace LeanProxy.Listener.Http;
 
 /// <summary>What the head says about the body and the connection, decided once by the parser.</summary>
-public struct RequestFraming
+internal struct RequestFraming
 {
     public BodyKind Body;
     public long ContentLength;
