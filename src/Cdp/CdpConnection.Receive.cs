@@ -113,7 +113,7 @@ public sealed partial class CdpConnection
 
     private void HandleTargetFailure(ReadOnlySpan<byte> method, ReadOnlySpan<byte> session, ReadOnlySpan<byte> parameters)
     {
-        if (method.SequenceEqual("Inspector.targetCrashed"u8) && !session.IsEmpty)
+        if (Ascii.Equals(method, CdpEvents.InspectorTargetCrashed) && !session.IsEmpty)
         {
             if (TryGetSession(session, out var crashed))
             {
@@ -122,20 +122,20 @@ public sealed partial class CdpConnection
 
             FailSession(Encoding.UTF8.GetString(session), CdpCloseReason.TargetCrashed, "the target crashed");
         }
-        else if (method.SequenceEqual("Target.targetCrashed"u8) || method.SequenceEqual("Target.targetDestroyed"u8))
+        else if (Ascii.Equals(method, CdpEvents.TargetTargetCrashed) || Ascii.Equals(method, CdpEvents.TargetTargetDestroyed))
         {
             var targetId = ReadStringMember(parameters, "targetId"u8);
             foreach (var candidate in _sessions.Values)
             {
                 if (candidate.TargetId == targetId)
                 {
-                    var reason = method.SequenceEqual("Target.targetCrashed"u8) ? CdpCloseReason.TargetCrashed : CdpCloseReason.SessionDetached;
+                    var reason = Ascii.Equals(method, CdpEvents.TargetTargetCrashed) ? CdpCloseReason.TargetCrashed : CdpCloseReason.SessionDetached;
                     candidate.End(reason);
                     FailSession(candidate.SessionId, reason, reason == CdpCloseReason.TargetCrashed ? "the target crashed" : "the target was destroyed");
                 }
             }
         }
-        else if (method.SequenceEqual("Target.detachedFromTarget"u8))
+        else if (Ascii.Equals(method, CdpEvents.TargetDetachedFromTarget))
         {
             var detached = ReadStringMember(parameters, "sessionId"u8);
             if (detached is not null)

@@ -44,8 +44,6 @@ public sealed class ConnectionContext : IDisposable
         Volatile.Write(ref _kind, (int)TimeoutKind.None);
     }
 
-    public TimeoutKind ArmedKind => (TimeoutKind)Volatile.Read(ref _kind);
-
     internal void Tick(long now)
     {
         if (now >= Volatile.Read(ref _deadline))

@@ -49,9 +49,6 @@ public sealed class ProxyRequest
     /// <summary>The request body, fully received (de-chunked). Empty when there is none.</summary>
     public ReadOnlyMemory<byte> Body { get; internal set; }
 
-    /// <summary>"http" for the plain listener.</summary>
-    public string Scheme { get; internal set; } = "http";
-
     public EndPoint? RemoteEndPoint
     {
         get => _remoteEndPoint;

@@ -34,8 +34,6 @@ public sealed class SocketListener : IAsyncDisposable
     /// <summary>The bound endpoint (with the real port when 0 was asked for).</summary>
     public IPEndPoint EndPoint => (IPEndPoint)_socket.LocalEndPoint!;
 
-    public ConnectionManager Connections => _connections;
-
     /// <summary>
     /// Binds without listening: until <see cref="Start"/>, connection attempts are refused rather than queued.
     /// Throws <see cref="SocketException"/> when the address is in use.

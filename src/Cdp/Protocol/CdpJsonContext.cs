@@ -15,22 +15,10 @@ namespace LeanProxy.Cdp.Protocol;
 [JsonSerializable(typeof(AttachToTargetParams))]
 [JsonSerializable(typeof(AttachToTargetResult))]
 [JsonSerializable(typeof(CloseTargetParams))]
-[JsonSerializable(typeof(GetTargetsResult))]
-[JsonSerializable(typeof(TargetCrashedEvent))]
-[JsonSerializable(typeof(TargetDestroyedEvent))]
-[JsonSerializable(typeof(DetachedFromTargetEvent))]
 [JsonSerializable(typeof(AddBindingParams))]
-[JsonSerializable(typeof(EvaluateParams))]
-[JsonSerializable(typeof(EvaluateResult))]
 [JsonSerializable(typeof(BindingCalledEvent))]
 [JsonSerializable(typeof(ConsoleApiCalledEvent))]
 [JsonSerializable(typeof(ExceptionThrownEvent))]
-[JsonSerializable(typeof(ExecutionContextCreatedEvent))]
-[JsonSerializable(typeof(NavigateParams))]
-[JsonSerializable(typeof(NavigateResult))]
-[JsonSerializable(typeof(InspectorTargetCrashedEvent))]
-[JsonSerializable(typeof(InspectorDetachedEvent))]
-[JsonSerializable(typeof(GetProcessInfoResult))]
 public sealed partial class CdpJsonContext : JsonSerializerContext
 {
 }

@@ -11,17 +11,12 @@ public static class CdpMethods
     public const string TargetCreateTarget = "Target.createTarget";
     public const string TargetAttachToTarget = "Target.attachToTarget";
     public const string TargetCloseTarget = "Target.closeTarget";
-    public const string TargetGetTargets = "Target.getTargets";
     public const string RuntimeEnable = "Runtime.enable";
     public const string RuntimeAddBinding = "Runtime.addBinding";
     public const string RuntimeEvaluate = "Runtime.evaluate";
     public const string RuntimeTerminateExecution = "Runtime.terminateExecution";
-    public const string PageEnable = "Page.enable";
-    public const string PageNavigate = "Page.navigate";
     public const string PageCrash = "Page.crash";
-    public const string PageReload = "Page.reload";
     public const string InspectorEnable = "Inspector.enable";
-    public const string SystemInfoGetProcessInfo = "SystemInfo.getProcessInfo";
 }
 
 /// <summary>Every CDP event LeanProxy listens to, as constants.</summary>
@@ -30,11 +25,8 @@ public static class CdpEvents
     public const string RuntimeBindingCalled = "Runtime.bindingCalled";
     public const string RuntimeConsoleApiCalled = "Runtime.consoleAPICalled";
     public const string RuntimeExceptionThrown = "Runtime.exceptionThrown";
-    public const string RuntimeExecutionContextCreated = "Runtime.executionContextCreated";
     public const string InspectorTargetCrashed = "Inspector.targetCrashed";
-    public const string InspectorDetached = "Inspector.detached";
     public const string TargetTargetCrashed = "Target.targetCrashed";
     public const string TargetTargetDestroyed = "Target.targetDestroyed";
     public const string TargetDetachedFromTarget = "Target.detachedFromTarget";
-    public const string PageLoadEventFired = "Page.loadEventFired";
 }

@@ -5,14 +5,6 @@ namespace LeanProxy.Cdp.Protocol;
 
 public sealed record AddBindingParams(string Name);
 
-public sealed record EvaluateParams(
-    string Expression,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool AwaitPromise = false,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool ReturnByValue = false,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? ContextId = null);
-
-public sealed record EvaluateResult(RemoteObject Result, ExceptionDetails? ExceptionDetails);
-
 public sealed record RemoteObject(
     string Type,
     string? Subtype = null,
@@ -40,6 +32,3 @@ public sealed record ConsoleApiCalledEvent(string Type, RemoteObject[] Args, int
 
 public sealed record ExceptionThrownEvent(double Timestamp, ExceptionDetails ExceptionDetails);
 
-public sealed record ExecutionContextDescription(int Id, string Origin, string Name);
-
-public sealed record ExecutionContextCreatedEvent(ExecutionContextDescription Context);

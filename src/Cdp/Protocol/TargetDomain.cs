@@ -27,12 +27,3 @@ public sealed record AttachToTargetResult(string SessionId);
 
 public sealed record CloseTargetParams(string TargetId);
 
-public sealed record TargetInfo(string TargetId, string Type, string Title, string Url, bool Attached, string? BrowserContextId);
-
-public sealed record GetTargetsResult(TargetInfo[] TargetInfos);
-
-public sealed record TargetCrashedEvent(string TargetId, string Status, int ErrorCode);
-
-public sealed record TargetDestroyedEvent(string TargetId);
-
-public sealed record DetachedFromTargetEvent(string SessionId, string? TargetId);

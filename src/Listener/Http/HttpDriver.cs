@@ -10,8 +10,6 @@ public sealed class HttpDriver(IProxyRequestHandler handler, HttpListenerOptions
 
     public string Name => "http";
 
-    public HttpListenerOptions Options => options;
-
     public Task RunAsync(StreamConnection connection, CancellationToken cancellationToken) =>
         new HttpConnection(connection, handler, options, _logger).RunAsync(cancellationToken);
 }
