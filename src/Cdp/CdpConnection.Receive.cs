@@ -78,7 +78,8 @@ public sealed partial class CdpConnection
         }
     }
 
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031", Justification = "A failing subscriber is logged and must not stop the others or the receive loop.")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031",
+        Justification = "A failing subscriber is logged and must not stop the others or the receive loop.")]
     private void Invoke(ReadOnlySpan<byte> session, ReadOnlySpan<byte> method, ReadOnlySpan<byte> parameters, string? sessionId)
     {
         // The guard comes before the stack allocation: a frame's method and session are the peer's to choose.

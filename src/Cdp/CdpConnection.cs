@@ -65,7 +65,8 @@ public sealed partial class CdpConnection : IAsyncDisposable
         _receiveLoop ??= Task.Run(ReceiveLoopAsync);
     }
 
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031", Justification = "Any failure of the transport closes the connection with it as the reason.")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031",
+        Justification = "Any failure of the transport closes the connection with it as the reason.")]
     private async Task ReceiveLoopAsync()
     {
         try
@@ -85,8 +86,10 @@ public sealed partial class CdpConnection : IAsyncDisposable
 
     /// <summary>Sends a command whose params are written by <paramref name="writeParams"/> and whose result is read by <paramref name="readResult"/>.</summary>
     /// <remarks>The returned <see cref="ValueTask{TResult}"/> must be awaited exactly once (its call is pooled).</remarks>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000", Justification = "The buffer goes back to its pool (PooledBufferWriter.Return) on every path, here or once sent.")]
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1849", Justification = "A synchronous method: the registration of a call that is still pending has no callback running to wait for.")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000",
+        Justification = "The buffer goes back to its pool (PooledBufferWriter.Return) on every path, here or once sent.")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1849",
+        Justification = "A synchronous method: the registration of a call that is still pending has no callback running to wait for.")]
     public ValueTask<TResult> SendAsync<TState, TResult>(
         string method,
         TState state,
@@ -221,7 +224,8 @@ public sealed partial class CdpConnection : IAsyncDisposable
         SendAsync<object?, bool>(method, null, null, static _ => true, sessionId, cancellationToken).AsTask();
 
     /// <summary>Sends a command without params with a typed result.</summary>
-    public Task<TResult> SendAsync<TResult>(string method, JsonTypeInfo<TResult> resultType, string? sessionId = null, CancellationToken cancellationToken = default) =>
+    public Task<TResult> SendAsync<TResult>(string method, JsonTypeInfo<TResult> resultType, string? sessionId = null,
+        CancellationToken cancellationToken = default) =>
         SendAsync<object?, TResult>(method, null, null, json => JsonSerializer.Deserialize(json, resultType)!, sessionId, cancellationToken).AsTask();
 
     private static void WriteMembers<TParams>(Utf8JsonWriter writer, TParams parameters, JsonTypeInfo<TParams> type)

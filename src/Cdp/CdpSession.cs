@@ -37,10 +37,13 @@ public sealed class CdpSession
     }
 
     /// <remarks>The returned <see cref="ValueTask{TResult}"/> must be awaited exactly once (its call is pooled).</remarks>
-    public ValueTask<TResult> SendAsync<TState, TResult>(string method, TState state, CdpParamsWriter<TState>? writeParams, CdpResultReader<TResult> readResult, CancellationToken cancellationToken) =>
+    public ValueTask<TResult> SendAsync<TState,
+        TResult>(string method, TState state, CdpParamsWriter<TState>? writeParams, CdpResultReader<TResult> readResult, CancellationToken cancellationToken) =>
         Connection.SendAsync(method, state, writeParams, readResult, SessionId, cancellationToken);
 
-    public Task<TResult> SendAsync<TParams, TResult>(string method, TParams parameters, JsonTypeInfo<TParams> paramsType, JsonTypeInfo<TResult> resultType, CancellationToken cancellationToken = default) =>
+    public Task<TResult> SendAsync<TParams,
+        TResult>(string method, TParams parameters, JsonTypeInfo<TParams> paramsType, JsonTypeInfo<TResult> resultType,
+            CancellationToken cancellationToken = default) =>
         Connection.SendAsync(method, parameters, paramsType, resultType, SessionId, cancellationToken);
 
     public Task SendAsync<TParams>(string method, TParams parameters, JsonTypeInfo<TParams> paramsType, CancellationToken cancellationToken = default) =>

@@ -73,16 +73,20 @@ internal static partial class EngineLog
     [LoggerMessage(225, LogLevel.Error, "App {App}: a KV call failed in the store")]
     public static partial void KvStoreFailed(ILogger logger, string app, Exception exception);
 
-    [LoggerMessage(226, LogLevel.Warning, "KV: the store's log of changes cannot be read ({Reason}); values cached on this node may be stale until it is back, at most their cacheTtl")]
+    [LoggerMessage(226, LogLevel.Warning,
+        "KV: the store's log of changes cannot be read ({Reason}); values cached on this node may be stale until it is back, at most their cacheTtl")]
     public static partial void KvFeedFailed(ILogger logger, string reason);
 
     [LoggerMessage(227, LogLevel.Information, "KV: the store's log of changes is read again")]
     public static partial void KvFeedBack(ILogger logger);
 
-    [LoggerMessage(228, LogLevel.Information, "App {App}: started in {Milliseconds:0} ms (the first of {Tabs} tab(s) loaded{Prepared}; it serves while the others load)")]
+    [LoggerMessage(228, LogLevel.Information,
+        "App {App}: started in {Milliseconds:0} ms (the first of {Tabs} tab(s) loaded{Prepared}; it serves while the others load)")]
     public static partial void AppStarted(ILogger logger, string app, double milliseconds, int tabs, string prepared);
 
-    [LoggerMessage(229, LogLevel.Warning, "App {App}: refused a connection: {Refusal} (handlers may not reach loopback, private or link-local addresses, nor this node; --allow-net HOST[:PORT] opens one)")]
+    [LoggerMessage(229, LogLevel.Warning,
+        "App {App}: refused a connection: {Refusal} (handlers may not reach loopback, private or link-local addresses, nor this node; --allow-net " +
+            "HOST[:PORT] opens one)")]
     public static partial void EgressRefused(ILogger logger, string app, string refusal);
 
     [LoggerMessage(244, LogLevel.Warning, "App {App}: its pages have {Max} connections open; refusing more until some close")]

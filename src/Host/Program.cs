@@ -29,7 +29,8 @@ internal static class Program
             settings.AutoHelp = true;
             settings.AutoVersion = true;
         });
-        var result = parser.ParseArguments(args, typeof(ServeOptions), typeof(Bench.BenchOptions), typeof(DeployOptions), typeof(AppsOptions), typeof(KvOptions), typeof(TailOptions));
+        var result = parser.ParseArguments(args, typeof(ServeOptions), typeof(Bench.BenchOptions), typeof(DeployOptions), typeof(AppsOptions),
+            typeof(KvOptions), typeof(TailOptions));
         if (result is Parsed<object> { Value: var command })
         {
             try
@@ -109,7 +110,8 @@ internal static class Program
         UnknownOptionError unknown => $"unknown option '{(unknown.Token.Length == 1 ? "-" : "--")}{unknown.Token}'.",
         MissingRequiredOptionError missing when missing.NameInfo.NameText is "" or "APP" => "missing APP: the entry module file or app folder to serve.",
         MissingRequiredOptionError missing when missing.NameInfo.NameText is "DIR" => "missing DIR: the app folder to deploy.",
-        MissingRequiredOptionError missing when missing.NameInfo.NameText is "ACTION" => "missing ACTION: apps list, apps show NAME, apps rollback NAME --version N or apps delete NAME.",
+        MissingRequiredOptionError missing when missing.NameInfo.NameText is "ACTION"
+            => "missing ACTION: apps list, apps show NAME, apps rollback NAME --version N or apps delete NAME.",
         MissingRequiredOptionError missing => $"missing required {missing.NameInfo.NameText}.",
         MissingValueOptionError missing => $"option '--{missing.NameInfo.LongName}' needs a value.",
         BadFormatConversionError bad => $"option '--{bad.NameInfo.LongName}' has a value of the wrong type.",

@@ -28,7 +28,8 @@ internal static partial class ListenerLog
     [LoggerMessage(8, LogLevel.Warning, "Streaming response body failed on connection {ConnectionId}")]
     public static partial void StreamingBodyFailed(ILogger logger, long connectionId, Exception exception);
 
-    [LoggerMessage(9, LogLevel.Warning, "UDP {EndPoint}: dropped {Count} datagram(s) since the last report ({MaxInFlight} were being handled; {Total} dropped in all)")]
+    [LoggerMessage(9, LogLevel.Warning,
+        "UDP {EndPoint}: dropped {Count} datagram(s) since the last report ({MaxInFlight} were being handled; {Total} dropped in all)")]
     public static partial void DatagramsDropped(ILogger logger, string endPoint, long count, int maxInFlight, long total);
 
     [LoggerMessage(10, LogLevel.Debug, "UDP {EndPoint}: receive failed")]

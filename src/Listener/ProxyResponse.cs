@@ -20,7 +20,8 @@ public sealed class ProxyResponse
     /// <summary>The reason phrase; null for the standard one.</summary>
     public string? ReasonPhrase { get; set; }
 
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1002", Justification = "A List on purpose: the hot path adds and enumerates with no interface dispatch and no enumerator allocation.")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1002",
+        Justification = "A List on purpose: the hot path adds and enumerates with no interface dispatch and no enumerator allocation.")]
     public List<KeyValuePair<string, string>> Headers { get; } = [];
 
     /// <summary>The whole body. Ignored when <see cref="StreamingBody"/> is set.</summary>

@@ -105,7 +105,8 @@ public static class AppStores
             }
         }
 
-        return (builder.ConnectionString, $"postgres://{(builder.Username is { } user ? WebUtility.UrlEncode(user) + "@" : string.Empty)}{builder.Host}:{builder.Port}/{builder.Database}");
+        return (builder.ConnectionString,
+            $"postgres://{(builder.Username is { } user ? WebUtility.UrlEncode(user) + "@" : string.Empty)}{builder.Host}:{builder.Port}/{builder.Database}");
     }
 
     /// <summary>The URI without its password, for messages and logs.</summary>

@@ -2,14 +2,16 @@ namespace LeanProxy.Store;
 
 /// <summary>An app as the store has it: its active version and what that version is.</summary>
 /// <remarks><see cref="Warm"/>: every node starts the app when it starts (or learns of it), not on its first request.</remarks>
-public sealed record StoredApp(string Name, int ActiveVersion, string Sha256, IReadOnlyDictionary<string, string> Variables, long Revision, bool Deleted, DateTimeOffset UpdatedAt, bool Warm = false, IReadOnlyList<string>? KvBindings = null)
+public sealed record StoredApp(string Name, int ActiveVersion, string Sha256, IReadOnlyDictionary<string, string> Variables, long Revision, bool Deleted,
+    DateTimeOffset UpdatedAt, bool Warm = false, IReadOnlyList<string>? KvBindings = null)
 {
     /// <summary>The KV bindings of the active version (env.NAME).</summary>
     public IReadOnlyList<string> Kv => KvBindings ?? [];
 }
 
 /// <summary>One immutable version of an app: a bundle (by its SHA-256) and the variables it was deployed with.</summary>
-public sealed record StoredVersion(int Version, string Sha256, long Size, IReadOnlyDictionary<string, string> Variables, DateTimeOffset CreatedAt, IReadOnlyList<string>? KvBindings = null);
+public sealed record StoredVersion(int Version, string Sha256, long Size, IReadOnlyDictionary<string, string> Variables, DateTimeOffset CreatedAt,
+    IReadOnlyList<string>? KvBindings = null);
 
 /// <summary>What a deploy did: a new version (<see cref="Created"/>), or nothing because the active version is the same.</summary>
 public sealed record DeployOutcome(int Version, bool Created, long Revision);
@@ -45,7 +47,8 @@ public interface IAppStore : IAsyncDisposable
     /// as the app's new active version, unless the active version is that same content with the same variables;
     /// <paramref name="warm"/> (the app's, set by every deploy) says whether nodes start it without waiting for a request.
     /// </summary>
-    Task<DeployOutcome> DeployAsync(string name, string sha256, ReadOnlyMemory<byte> archive, IReadOnlyDictionary<string, string> variables, bool warm, CancellationToken cancellationToken, IReadOnlyList<string>? kvBindings = null);
+    Task<DeployOutcome> DeployAsync(string name, string sha256, ReadOnlyMemory<byte> archive, IReadOnlyDictionary<string, string> variables, bool warm,
+        CancellationToken cancellationToken, IReadOnlyList<string>? kvBindings = null);
 
     /// <summary>Apps that exist (not deleted), by name.</summary>
     Task<IReadOnlyList<StoredApp>> ListAppsAsync(CancellationToken cancellationToken);

@@ -28,7 +28,8 @@ public interface IKvStore
 
     Task DeleteAsync(string app, string binding, byte[] key, CancellationToken cancellationToken);
 
-    /// <summary>Keys after <paramref name="after"/> (exclusive; null from the start) that begin with <paramref name="prefix"/>, at most <paramref name="limit"/>.</summary>
+    /// <summary>Keys after <paramref name="after"/> (exclusive; null from the start) that begin with
+    /// <paramref name="prefix"/>, at most <paramref name="limit"/>.</summary>
     Task<KvPage> ListAsync(string app, string binding, byte[] prefix, byte[]? after, int limit, long now, CancellationToken cancellationToken);
 
     /// <summary>Removes every namespace of an app (when the app is deleted).</summary>

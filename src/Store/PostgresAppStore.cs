@@ -34,7 +34,8 @@ public sealed class PostgresAppStore : SqlAppStore
         exception is PostgresException { SqlState: "23505" or "42P07" or "42710" or "40001" or "40P01" };
 
     // Statements sent together (one Sync) run in one implicit transaction: one round trip instead of four.
-    protected override Task WriteAtomicallyAsync(DbConnection connection, string[] statements, CancellationToken cancellationToken, params (string Name, object Value)[] parameters) =>
+    protected override Task WriteAtomicallyAsync(DbConnection connection, string[] statements, CancellationToken cancellationToken,
+        params (string Name, object Value)[] parameters) =>
         ExecuteAsync(connection, null, string.Join("; ", statements), cancellationToken, parameters);
 
     public override ValueTask DisposeAsync() => _dataSource.DisposeAsync();

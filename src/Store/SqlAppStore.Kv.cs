@@ -18,7 +18,8 @@ public abstract partial class SqlAppStore
     public string Origin { get; } = Guid.NewGuid().ToString("N");
 
     /// <summary>Runs the statements as one transaction; a dialect may send them in one round trip instead.</summary>
-    protected virtual async Task WriteAtomicallyAsync(DbConnection connection, string[] statements, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    protected virtual async Task WriteAtomicallyAsync(DbConnection connection, string[] statements, CancellationToken cancellationToken,
+        params (string Name, object Value)[] parameters)
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         foreach (var statement in statements)
@@ -41,7 +42,8 @@ public abstract partial class SqlAppStore
         var parameters = new List<(string, object)> { ("app", app), ("binding", binding), ("now", now) };
         parameters.AddRange(keys.Select((key, i) => ("k" + i.ToString(CultureInfo.InvariantCulture), (object)key)));
         await using var command = Command(connection, null,
-            $"SELECT k, v, metadata, expiration FROM lp_kv WHERE app = @app AND binding = @binding AND k IN ({names}) AND (expiration IS NULL OR expiration > @now)",
+            $"SELECT k, v, metadata, expiration FROM lp_kv WHERE app = @app AND binding = @binding AND k IN ({names}) AND (expiration IS NULL OR " +
+                $"expiration > @now)",
             [.. parameters]);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var found = new List<KvEntry>();
@@ -51,13 +53,15 @@ public abstract partial class SqlAppStore
                 (byte[])reader.GetValue(0),
                 (byte[])reader.GetValue(1),
                 await reader.IsDBNullAsync(2, cancellationToken).ConfigureAwait(false) ? null : reader.GetString(2),
-                await reader.IsDBNullAsync(3, cancellationToken).ConfigureAwait(false) ? null : Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture)));
+                await reader.IsDBNullAsync(3, cancellationToken).ConfigureAwait(false) ? null : Convert.ToInt64(reader.GetValue(3),
+                    CultureInfo.InvariantCulture)));
         }
 
         return found;
     }
 
-    public async Task PutAsync(string app, string binding, byte[] key, byte[] value, string? metadata, long? expiration, long now, CancellationToken cancellationToken)
+    public async Task PutAsync(string app, string binding, byte[] key, byte[] value, string? metadata, long? expiration, long now,
+        CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await WriteAtomicallyAsync(connection,
@@ -73,7 +77,8 @@ public abstract partial class SqlAppStore
         // are never returned meanwhile: every read filters them).
         if (Interlocked.Increment(ref _kvWrites) % 16 == 0)
         {
-            await ExecuteAsync(connection, null, "DELETE FROM lp_kv WHERE app = @app AND binding = @binding AND expiration IS NOT NULL AND expiration <= @now", cancellationToken,
+            await ExecuteAsync(connection, null, "DELETE FROM lp_kv WHERE app = @app AND binding = @binding AND expiration IS NOT NULL AND expiration <= @now",
+                cancellationToken,
                 ("app", app), ("binding", binding), ("now", now)).ConfigureAwait(false);
             await ExecuteAsync(connection, null, "DELETE FROM lp_kv_changes WHERE at < @before", cancellationToken,
                 ("before", now - (long)ChangeRetention.TotalSeconds)).ConfigureAwait(false);
@@ -116,7 +121,8 @@ public abstract partial class SqlAppStore
         {
             keys.Add(new KvKey(
                 (byte[])reader.GetValue(0),
-                await reader.IsDBNullAsync(1, cancellationToken).ConfigureAwait(false) ? null : Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture),
+                await reader.IsDBNullAsync(1, cancellationToken).ConfigureAwait(false) ? null : Convert.ToInt64(reader.GetValue(1),
+                    CultureInfo.InvariantCulture),
                 await reader.IsDBNullAsync(2, cancellationToken).ConfigureAwait(false) ? null : reader.GetString(2)));
         }
 
@@ -138,13 +144,15 @@ public abstract partial class SqlAppStore
     public async Task<long> GetLastChangeAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        return Convert.ToInt64(await ScalarAsync(connection, null, "SELECT COALESCE(MAX(seq), 0) FROM lp_kv_changes", cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+        return Convert.ToInt64(await ScalarAsync(connection, null, "SELECT COALESCE(MAX(seq), 0) FROM lp_kv_changes", cancellationToken).ConfigureAwait(false),
+            CultureInfo.InvariantCulture);
     }
 
     public async Task<IReadOnlyList<KvChange>> ReadChangesAsync(long after, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Command(connection, null, "SELECT seq, app, binding, k, origin FROM lp_kv_changes WHERE seq > @after ORDER BY seq LIMIT @limit",
+        await using var command = Command(connection, null,
+            "SELECT seq, app, binding, k, origin FROM lp_kv_changes WHERE seq > @after ORDER BY seq LIMIT @limit",
             ("after", after), ("limit", limit));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var changes = new List<KvChange>();

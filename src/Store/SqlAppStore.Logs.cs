@@ -15,7 +15,8 @@ public abstract partial class SqlAppStore
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(connection, null,
-            "INSERT INTO lp_tails (app, until_at) VALUES (@app, @until) ON CONFLICT (app) DO UPDATE SET until_at = CASE WHEN excluded.until_at > lp_tails.until_at THEN excluded.until_at ELSE lp_tails.until_at END",
+            "INSERT INTO lp_tails (app, until_at) VALUES (@app, @until) ON CONFLICT (app) DO UPDATE SET until_at = CASE WHEN excluded.until_at > " +
+                "lp_tails.until_at THEN excluded.until_at ELSE lp_tails.until_at END",
             cancellationToken, ("app", app), ("until", until)).ConfigureAwait(false);
     }
 
@@ -51,7 +52,8 @@ public abstract partial class SqlAppStore
                 ("t" + i.ToString(CultureInfo.InvariantCulture), line.At),
                 ("l" + i.ToString(CultureInfo.InvariantCulture), line.Line),
             }).ToArray();
-            await ExecuteAsync(connection, null, "INSERT INTO lp_logs (app, node, at, line) VALUES " + values, cancellationToken, parameters).ConfigureAwait(false);
+            await ExecuteAsync(connection, null, "INSERT INTO lp_logs (app, node, at, line) VALUES " + values, cancellationToken,
+                parameters).ConfigureAwait(false);
         }
 
         if (Interlocked.Increment(ref _logWrites) % 8 == 0)
@@ -64,7 +66,8 @@ public abstract partial class SqlAppStore
     public async Task<long> LastLogAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        return Convert.ToInt64(await ScalarAsync(connection, null, "SELECT COALESCE(MAX(seq), 0) FROM lp_logs", cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+        return Convert.ToInt64(await ScalarAsync(connection, null, "SELECT COALESCE(MAX(seq), 0) FROM lp_logs", cancellationToken).ConfigureAwait(false),
+            CultureInfo.InvariantCulture);
     }
 
     public async Task<IReadOnlyList<RelayedLine>> ReadLogsAsync(string app, long after, int limit, CancellationToken cancellationToken)

@@ -47,7 +47,8 @@ public sealed partial class ChromeBrowser : IAsyncDisposable
     /// Attaches to a browser started elsewhere: <c>http://HOST:PORT</c> (resolved through <c>/json/version</c>) or a
     /// <c>ws://…/devtools/browser/…</c> URL.
     /// </summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000", Justification = "The connection owns its transport, the browser its connection; the catch disposes the browser.")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000",
+        Justification = "The connection owns its transport, the browser its connection; the catch disposes the browser.")]
     public static async Task<ChromeBrowser> AttachAsync(Uri browserUrl, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
     {
         loggerFactory ??= NullLoggerFactory.Instance;
@@ -55,7 +56,8 @@ public sealed partial class ChromeBrowser : IAsyncDisposable
         if (browserUrl.Scheme is "http" or "https")
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            var version = await http.GetFromJsonAsync(new Uri(browserUrl, "/json/version"), VersionEndpointContext.Default.VersionEndpoint, cancellationToken).ConfigureAwait(false);
+            var version = await http.GetFromJsonAsync(new Uri(browserUrl, "/json/version"), VersionEndpointContext.Default.VersionEndpoint,
+                cancellationToken).ConfigureAwait(false);
             if (version?.WebSocketDebuggerUrl is null)
             {
                 throw new ChromeLaunchException($"{browserUrl}/json/version did not name a webSocketDebuggerUrl.");
@@ -74,7 +76,8 @@ public sealed partial class ChromeBrowser : IAsyncDisposable
         var browser = new ChromeBrowser(connection, null, null, null, loggerFactory.CreateLogger("LeanProxy.Chromium"));
         try
         {
-            browser.Version = await connection.SendAsync(CdpMethods.BrowserGetVersion, CdpJsonContext.Default.BrowserVersion, cancellationToken: cancellationToken).ConfigureAwait(false);
+            browser.Version = await connection.SendAsync(CdpMethods.BrowserGetVersion, CdpJsonContext.Default.BrowserVersion,
+                cancellationToken: cancellationToken).ConfigureAwait(false);
             return browser;
         }
         catch

@@ -15,7 +15,8 @@ public sealed class ChromeLaunchOptions
     /// <summary>How long to wait for Chromium to answer its first command.</summary>
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>The switch that passes flags to V8; an extra one adds to <see cref="JsFlags"/> (Chromium would keep only the last), as an extra <c>--disable-features</c> adds to the lean set's.</summary>
+    /// <summary>The switch that passes flags to V8; an extra one adds to <see cref="JsFlags"/> (Chromium would keep
+    /// only the last), as an extra <c>--disable-features</c> adds to the lean set's.</summary>
     public const string JsFlagsSwitch = "--js-flags=";
 
     /// <summary>
@@ -59,6 +60,7 @@ public sealed class ChromeLaunchOptions
         "--no-startup-window",
         JsFlagsSwitch + JsFlags,
         "--use-mock-keychain",
-        "--disable-features=SpareRendererForSitePerProcess,WebUIOmniboxPopup,WebUIOmniboxAimPopup,Translate,MediaRouter,OptimizationHints,InterestFeedContentSuggestions,CalculateNativeWinOcclusion,AutofillServerCommunication,CertificateTransparencyComponentUpdater",
+        "--disable-features=SpareRendererForSitePerProcess,WebUIOmniboxPopup,WebUIOmniboxAimPopup,Translate,MediaRouter,OptimizationHints," +
+            "InterestFeedContentSuggestions,CalculateNativeWinOcclusion,AutofillServerCommunication,CertificateTransparencyComponentUpdater",
     ];
 }

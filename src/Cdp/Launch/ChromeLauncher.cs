@@ -21,8 +21,10 @@ public static class ChromeLauncher
 {
     private const string ProfilePrefix = "leanproxy-";
 
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000", Justification = "The transport, the connection and the browser each own the one before; the catch disposes the browser.")]
-    public static async Task<ChromeBrowser> LaunchAsync(ChromeLaunchOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000",
+        Justification = "The transport, the connection and the browser each own the one before; the catch disposes the browser.")]
+    public static async Task<ChromeBrowser> LaunchAsync(ChromeLaunchOptions options, ILoggerFactory? loggerFactory = null,
+        CancellationToken cancellationToken = default)
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
         {
@@ -137,15 +139,16 @@ public static class ChromeLauncher
             BrowserVersion version;
             try
             {
-                version = await connection.SendAsync(CdpMethods.BrowserGetVersion, CdpJsonContext.Default.BrowserVersion, cancellationToken: timeout.Token).ConfigureAwait(false);
+                version = await connection.SendAsync(CdpMethods.BrowserGetVersion, CdpJsonContext.Default.BrowserVersion,
+                    cancellationToken: timeout.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is CdpClosedException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 // Let the process finish and its stderr drain, so that the message carries its last words.
-                await process.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                throw new ChromeLaunchException(
-                    $"Chromium ({executable}) did not start: {(ex is OperationCanceledException ? "no answer within " + options.StartTimeout.TotalSeconds + " s" : "it exited")}.{stderr.Describe()}",
-                    ex);
+                await process.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(2),
+                    CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                var why = ex is OperationCanceledException ? "no answer within " + options.StartTimeout.TotalSeconds + " s" : "it exited";
+                throw new ChromeLaunchException($"Chromium ({executable}) did not start: {why}.{stderr.Describe()}", ex);
             }
 
             browser.Version = version;
@@ -190,14 +193,18 @@ public static class ChromeLauncher
 
     /// <summary>A lean switch, with the values of the same list switch among <paramref name="extra"/> appended.</summary>
     private static string WithExtraValues(string lean, IEnumerable<string> extra) => ListSwitchOf(lean) is var (prefix, separator)
-        ? string.Join(separator, [lean, .. extra.Where(a => a.StartsWith(prefix, StringComparison.Ordinal) && a.Length > prefix.Length).Select(a => a[prefix.Length..])])
+        ? string.Join(separator,
+            [lean, .. extra.Where(a => a.StartsWith(prefix, StringComparison.Ordinal) && a.Length > prefix.Length).Select(a => a[prefix.Length..])])
         : lean;
 
     /// <summary>Opens our ends of the fifos; each open blocks until Chromium's shell opens the other end.</summary>
-    private static async Task<(Stream ToBrowser, Stream FromBrowser)> OpenFifosAsync(Process process, string inPath, string outPath, TimeSpan timeout, OutputTail stderr)
+    private static async Task<(Stream ToBrowser, Stream FromBrowser)> OpenFifosAsync(Process process, string inPath, string outPath, TimeSpan timeout,
+        OutputTail stderr)
     {
-        var toBrowser = Task.Factory.StartNew(() => (Stream)new FileStream(inPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 0), TaskCreationOptions.LongRunning);
-        var fromBrowser = Task.Factory.StartNew(() => (Stream)new FileStream(outPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 0), TaskCreationOptions.LongRunning);
+        var toBrowser = Task.Factory.StartNew(() => (Stream)new FileStream(inPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 0),
+            TaskCreationOptions.LongRunning);
+        var fromBrowser = Task.Factory.StartNew(() => (Stream)new FileStream(outPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 0),
+            TaskCreationOptions.LongRunning);
         var both = Task.WhenAll(toBrowser, fromBrowser);
         var exited = process.WaitForExitAsync();
         var finished = await Task.WhenAny(both, exited, Task.Delay(timeout)).ConfigureAwait(false);

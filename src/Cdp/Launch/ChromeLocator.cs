@@ -8,7 +8,8 @@ namespace LeanProxy.Cdp.Launch;
 /// </summary>
 public static class ChromeLocator
 {
-    private static readonly string[] PathNames = ["chromium-headless-shell", "chrome-headless-shell", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
+    private static readonly string[] PathNames = ["chromium-headless-shell", "chrome-headless-shell", "chromium", "chromium-browser", "google-chrome",
+        "google-chrome-stable"];
 
     private static readonly string[] InstallPaths =
     [
@@ -91,13 +92,15 @@ public static class ChromeLocator
         {
             var name = Path.GetFileName(candidate);
             var binary = Path.Combine(directory, name);
-            if (name is not ("chromium" or "chromium-headless-shell") || candidate == binary || !File.Exists(binary) || new FileInfo(candidate).Length > 64 * 1024)
+            if (name is not ("chromium" or "chromium-headless-shell") || candidate == binary || !File.Exists(binary)
+                || new FileInfo(candidate).Length > 64 * 1024)
             {
                 return candidate;
             }
 
             var text = File.ReadAllText(candidate);
-            var runsIt = name == "chromium" ? text.Contains("LIBDIR=/usr/lib/$APPNAME", StringComparison.Ordinal) : text.Contains(binary, StringComparison.Ordinal);
+            var runsIt = name == "chromium" ? text.Contains("LIBDIR=/usr/lib/$APPNAME", StringComparison.Ordinal) : text.Contains(binary,
+                StringComparison.Ordinal);
             return text.StartsWith("#!", StringComparison.Ordinal) && runsIt ? binary : candidate;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

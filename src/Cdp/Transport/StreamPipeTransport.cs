@@ -20,7 +20,8 @@ public sealed class StreamPipeTransport : ICdpTransport
         _fromBrowser = fromBrowser;
     }
 
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1849", Justification = "Synchronous on purpose (below): an asynchronous pipe write costs a thread-pool round trip per command.")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1849",
+        Justification = "Synchronous on purpose (below): an asynchronous pipe write costs a thread-pool round trip per command.")]
     public ValueTask SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);

@@ -29,7 +29,8 @@ public sealed class AppBundle
     private readonly Lazy<ImportGraph> _imports;
     private readonly Lazy<string> _sha256;
 
-    private AppBundle(string name, string entryPath, FrozenDictionary<string, AppFile> files, string contentId, long size, string? sourceRoot, ImportGraph? imports)
+    private AppBundle(string name, string entryPath, FrozenDictionary<string, AppFile> files, string contentId, long size, string? sourceRoot,
+        ImportGraph? imports)
     {
         Name = name;
         EntryPath = entryPath;
@@ -143,7 +144,8 @@ public sealed class AppBundle
             size += content.Length;
             if (files.Count >= MaxFiles || size > MaxBytes)
             {
-                throw new ArgumentException($"APP {path}: the folder {root} holds more than {MaxFiles} files or {MaxBytes / (1024 * 1024)} MiB; give the app a folder of its own.");
+                throw new ArgumentException($"APP {path}: the folder {root} holds more than {MaxFiles} files or {MaxBytes / (1024 * 1024)} MiB; give the " +
+                    $"app a folder of its own.");
             }
 
             files[bundlePath] = content;
@@ -170,7 +172,8 @@ public sealed class AppBundle
         var hash = new XxHash3();
         Frame(files, hash.Append);
         var size = files.Values.Sum(file => (long)file.Content.Length);
-        return new AppBundle(name, entryPath, files.ToFrozenDictionary(StringComparer.Ordinal), Convert.ToHexStringLower(hash.GetCurrentHash()), size, root, imports);
+        return new AppBundle(name, entryPath, files.ToFrozenDictionary(StringComparer.Ordinal), Convert.ToHexStringLower(hash.GetCurrentHash()), size, root,
+            imports);
     }
 
     private static string Digest(AppBundle bundle)

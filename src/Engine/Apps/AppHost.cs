@@ -180,13 +180,15 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
             return [];
         }
 
-        var binding = new Kv.KvBinding(_kv, _kv.AppPrefix + _bundle.Name, _options.KvBindings.ToHashSet(StringComparer.Ordinal), _loggerFactory.CreateLogger("LeanProxy.Kv"),
+        var binding = new Kv.KvBinding(_kv, _kv.AppPrefix + _bundle.Name, _options.KvBindings.ToHashSet(StringComparer.Ordinal),
+            _loggerFactory.CreateLogger("LeanProxy.Kv"),
             _kv.AppPrefix.Length == 0 ? Metrics.AppStats.For(_bundle.Name) : null);
         _kvBinding = binding;
         return new Dictionary<string, PageBindingHandler> { [Kv.KvBinding.Name] = binding.Handle };
     }
 
-    /// <summary>Opens the tabs of an app host made with <see cref="Create(AppScope)"/>; without a heartbeat the test calls <see cref="TabPool.Tick"/>.</summary>
+    /// <summary>Opens the tabs of an app host made with <see cref="Create(AppScope)"/>; without a heartbeat the test
+    /// calls <see cref="TabPool.Tick"/>.</summary>
     internal async Task StartAsync(bool heartbeat, CancellationToken cancellationToken) =>
         _pool = await TabPool.CreateAsync(App, cancellationToken, heartbeat).ConfigureAwait(false);
 
@@ -201,7 +203,8 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
     /// <summary>Live tabs now (between <see cref="AppOptions.Tabs"/> and <see cref="AppOptions.MaxTabs"/>).</summary>
     public int LiveTabs => _pool?.LiveTabs ?? 0;
 
-    /// <summary>Closes one tab past <see cref="AppOptions.Tabs"/> (the least busy; its calls finish first) and gives it to the budget; false when it has none.</summary>
+    /// <summary>Closes one tab past <see cref="AppOptions.Tabs"/> (the least busy; its calls finish first) and gives it
+    /// to the budget; false when it has none.</summary>
     public bool GiveOneTabBack() => _pool?.GiveOneBack() ?? false;
 
     /// <summary>Gives all of the app's tabs back to <see cref="AppOptions.Budget"/>, once (see <see cref="ITabBudget"/>); the pool grows no more.</summary>

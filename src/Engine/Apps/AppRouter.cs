@@ -42,7 +42,8 @@ public sealed class AppRouter : IProxyRequestHandler
     /// <summary>A router that sends <c>NAME.DOMAIN</c> to the app NAME.</summary>
     public static AppRouter ByHost(string domain, IAppHostSource source) => new(domain, source);
 
-    /// <summary>Single-app mode: sends new requests to <paramref name="next"/>; requests in flight on the previous host finish there. Returns the previous host.</summary>
+    /// <summary>Single-app mode: sends new requests to <paramref name="next"/>; requests in flight on the previous host
+    /// finish there. Returns the previous host.</summary>
     public AppHost? Swap(AppHost next) => Interlocked.Exchange(ref _default, next);
 
     /// <summary>By-host mode: routes NAME to <paramref name="next"/> from now on; returns the host it replaced, if any.</summary>
@@ -72,7 +73,8 @@ public sealed class AppRouter : IProxyRequestHandler
         Span<char> buffer = stackalloc char[MaxHostLength];
         if (!TryGetAppName(request.Host, _domainSuffix!, buffer, out var length))
         {
-            return ValueTask.FromResult(ProxyResponse.Text(404, $"Not Found: {Encoding.ASCII.GetString(request.Host)} is not an app of this node (expected NAME{_domainSuffix})"));
+            return ValueTask.FromResult(ProxyResponse.Text(404,
+                $"Not Found: {Encoding.ASCII.GetString(request.Host)} is not an app of this node (expected NAME{_domainSuffix})"));
         }
 
         return _lookup.TryGetValue(buffer[..length], out var host)

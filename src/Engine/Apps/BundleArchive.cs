@@ -61,7 +61,8 @@ public static class BundleArchive
                     case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
                         break;
                     default:
-                        throw new BundleArchiveException(BundleRejection.Invalid, $"The entry {entry.Name} is a {Describe(entry.EntryType)}; a bundle holds regular files only.", entry.Name);
+                        throw new BundleArchiveException(BundleRejection.Invalid,
+                            $"The entry {entry.Name} is a {Describe(entry.EntryType)}; a bundle holds regular files only.", entry.Name);
                 }
 
                 if (path is null)
@@ -72,7 +73,8 @@ public static class BundleArchive
                 total += entry.Length;
                 if (total > MaxUnpackedBytes)
                 {
-                    throw new BundleArchiveException(BundleRejection.TooLarge, $"The bundle unpacks to more than {MaxUnpackedBytes / (1024 * 1024)} MiB.", entry.Name);
+                    throw new BundleArchiveException(BundleRejection.TooLarge, $"The bundle unpacks to more than {MaxUnpackedBytes / (1024 * 1024)} MiB.",
+                        entry.Name);
                 }
 
                 if (files.Count >= MaxFiles)
@@ -90,13 +92,16 @@ public static class BundleArchive
         }
         // Found by bench/fuzz: a base-256 number too large for its field makes TarReader overflow (OverflowException),
         // and it refuses a sparse entry before returning it (NotSupportedException).
-        catch (Exception ex) when (ex is InvalidDataException or FormatException or EndOfStreamException or InvalidOperationException or ArgumentException or OverflowException or NotSupportedException)
+        catch (Exception ex) when (ex
+            is InvalidDataException or FormatException or EndOfStreamException or InvalidOperationException or ArgumentException or OverflowException
+                or NotSupportedException)
         {
             throw new BundleArchiveException(BundleRejection.Invalid, "The body is not a tar or tar.gz archive: " + ex.Message);
         }
 
         var entryPath = EntryNames.FirstOrDefault(files.ContainsKey)
-            ?? throw new BundleArchiveException(BundleRejection.NoEntry, "The bundle has no index.js or index.mjs at its top: that is the module LeanProxy loads.");
+            ?? throw new BundleArchiveException(BundleRejection.NoEntry,
+                "The bundle has no index.js or index.mjs at its top: that is the module LeanProxy loads.");
         return AppBundle.FromFiles(name, entryPath, files);
     }
 
@@ -116,7 +121,8 @@ public static class BundleArchive
             {
                 bundle.TryGetFile(path, out var file);
                 using var content = new MemoryStream(file.Content.ToArray(), writable: false);
-                writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, path.TrimStart('/')) { DataStream = content, ModificationTime = DateTimeOffset.UnixEpoch });
+                writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, path.TrimStart('/')) { DataStream = content,
+                    ModificationTime = DateTimeOffset.UnixEpoch });
             }
         }
 

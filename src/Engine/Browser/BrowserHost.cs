@@ -56,7 +56,8 @@ public sealed class BrowserHost : IAsyncDisposable
     /// <summary>Completes (with the reason) when the browser is gone for good.</summary>
     public Task<string> Failed => _failed.Task;
 
-    public static async Task<BrowserHost> StartAsync(BrowserOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    public static async Task<BrowserHost> StartAsync(BrowserOptions options, ILoggerFactory? loggerFactory = null,
+        CancellationToken cancellationToken = default)
     {
         loggerFactory ??= NullLoggerFactory.Instance;
         var browser = await OpenAsync(options, loggerFactory, cancellationToken).ConfigureAwait(false);
@@ -167,7 +168,8 @@ public sealed class BrowserHost : IAsyncDisposable
                 Metrics.NodeEvents.Add("relaunch", string.Empty, $"the browser was launched again (attempt {attempt})");
                 return true;
             }
-            catch (Exception ex) when (ex is ChromeLaunchException or CdpException or CdpClosedException or AppLoadException or OperationCanceledException or IOException)
+            catch (Exception ex) when (ex
+                is ChromeLaunchException or CdpException or CdpClosedException or AppLoadException or OperationCanceledException or IOException)
             {
                 EngineLog.RelaunchFailed(_logger, attempt, ex);
                 if (next is not null)

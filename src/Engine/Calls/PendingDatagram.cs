@@ -3,7 +3,8 @@ using System.Text.Json;
 namespace LeanProxy.Engine.Calls;
 
 /// <summary>One datagram on its way to <c>datagram(message, info, env, ctx)</c>; completed with the reply, or null for none.</summary>
-internal sealed class PendingDatagram(int id, ReadOnlyMemory<byte> message, string remoteAddress, int remotePort, long deadline, LeanProxy.Engine.Metrics.AppStats? stats = null) : PendingCall(id, deadline)
+internal sealed class PendingDatagram(int id, ReadOnlyMemory<byte> message, string remoteAddress, int remotePort, long deadline,
+    LeanProxy.Engine.Metrics.AppStats? stats = null) : PendingCall(id, deadline)
 {
     private readonly long _started = stats is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
 

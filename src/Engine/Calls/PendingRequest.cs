@@ -41,7 +41,8 @@ internal sealed class PendingRequest(int id, ProxyRequest request, long deadline
             {
                 var target = Request.TargetString;
                 var query = target.IndexOf('?');
-                stats.Publish(new TailLine(DateTimeOffset.UtcNow, stats.App, "request", TabIndex, string.Empty, Request.Method, query >= 0 ? target[..query] : target,
+                stats.Publish(new TailLine(DateTimeOffset.UtcNow, stats.App, "request", TabIndex, string.Empty, Request.Method,
+                    query >= 0 ? target[..query] : target,
                     response.StatusCode, System.Diagnostics.Stopwatch.GetElapsedTime(_started).TotalMilliseconds));
             }
         }

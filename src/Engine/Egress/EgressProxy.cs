@@ -107,7 +107,8 @@ internal sealed class EgressProxy : IAsyncDisposable
             {
                 // localhost and every *.localhost (the page servers' names) are loopback, as Chromium resolves them.
                 addresses = IPAddress.TryParse(request.Host, out var literal) ? [literal]
-                    : request.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || request.Host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase) ? [IPAddress.Loopback]
+                    : request.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || request.Host.EndsWith(".localhost",
+                        StringComparison.OrdinalIgnoreCase) ? [IPAddress.Loopback]
                     : await Dns.GetHostAddressesAsync(request.Host, headTimeout.Token).ConfigureAwait(false);
             }
             catch (SocketException)

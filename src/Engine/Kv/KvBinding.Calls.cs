@@ -86,7 +86,8 @@ internal sealed partial class KvBinding
             expiration = call[7].GetInt64();
             if (expiration <= now)
             {
-                throw KvCallException.Failed("PUT", 400, $"Invalid expiration of {expiration}. Please specify integer greater than the current number of seconds since the UNIX epoch.");
+                throw KvCallException.Failed("PUT", 400,
+                    $"Invalid expiration of {expiration}. Please specify integer greater than the current number of seconds since the UNIX epoch.");
             }
         }
 
@@ -210,7 +211,8 @@ internal sealed partial class KvBinding
     private static byte[] Json(Action<Utf8JsonWriter> write)
     {
         var output = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        using (var writer = new Utf8JsonWriter(output,
+            new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             write(writer);
         }

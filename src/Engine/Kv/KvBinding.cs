@@ -102,7 +102,8 @@ internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
         }
     }
 
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031", Justification = "Whatever a KV call fails with becomes an error in the page, never a call that hangs.")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031",
+        Justification = "Whatever a KV call fails with becomes an error in the page, never a call that hangs.")]
     private async Task RunCallsAsync(Tab tab, JsonDocument document)
     {
         using (document)
@@ -138,7 +139,8 @@ internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
                     outcome = "error";
                     result = Error(ex.Kind, ex.Message);
                 }
-                catch (Exception ex) when (ex is InvalidOperationException or FormatException or KeyNotFoundException or IndexOutOfRangeException or JsonException)
+                catch (Exception ex) when (ex
+                    is InvalidOperationException or FormatException or KeyNotFoundException or IndexOutOfRangeException or JsonException)
                 {
                     ok = false;
                     outcome = "error";
@@ -153,7 +155,8 @@ internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
                     result = Error("Error", "KV failed: 503 the store is unavailable.");
                 }
 
-                _stats?.Kv(call[2].ValueKind == JsonValueKind.String && call[2].GetString() is "get" or "put" or "delete" or "list" ? call[2].GetString()! : "other", outcome);
+                _stats?.Kv(call[2].ValueKind == JsonValueKind.String
+                    && call[2].GetString() is "get" or "put" or "delete" or "list" ? call[2].GetString()! : "other", outcome);
 
                 tab.Enqueue(new KvReplyItem(id, ok, result));
             }
@@ -177,7 +180,8 @@ internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
                 return null;
             }
 
-            if (op != "get" || call[1].ValueKind != JsonValueKind.String || !bindings.Contains(call[1].GetString()!) || call[3].ValueKind != JsonValueKind.Array)
+            if (op != "get" || call[1].ValueKind != JsonValueKind.String || !bindings.Contains(call[1].GetString()!)
+                || call[3].ValueKind != JsonValueKind.Array)
             {
                 continue;
             }

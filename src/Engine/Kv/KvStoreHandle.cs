@@ -18,7 +18,8 @@ public sealed class KvStoreHandle : IKvStore, IAsyncDisposable
     private readonly Lock _lock = new();
     private Task? _ready;
 
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000", Justification = "The handle owns the feed it creates (owner: true) and disposes it.")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000",
+        Justification = "The handle owns the feed it creates (owner: true) and disposes it.")]
     public KvStoreHandle(SqlAppStore store, ILogger? logger = null)
         : this(store, new KvChangeFeed(store, logger ?? NullLogger.Instance), owner: true)
     {
@@ -70,7 +71,8 @@ public sealed class KvStoreHandle : IKvStore, IAsyncDisposable
     public Task<IReadOnlyList<KvEntry>> GetAsync(string app, string binding, IReadOnlyList<byte[]> keys, long now, CancellationToken cancellationToken) =>
         _store.GetAsync(app, binding, keys, now, cancellationToken);
 
-    public async Task PutAsync(string app, string binding, byte[] key, byte[] value, string? metadata, long? expiration, long now, CancellationToken cancellationToken)
+    public async Task PutAsync(string app, string binding, byte[] key, byte[] value, string? metadata, long? expiration, long now,
+        CancellationToken cancellationToken)
     {
         await _store.PutAsync(app, binding, key, value, metadata, expiration, now, cancellationToken).ConfigureAwait(false);
         _feed.Publish(app, binding, key);

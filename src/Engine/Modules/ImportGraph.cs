@@ -116,9 +116,12 @@ public sealed class ImportGraph
         {
             case ResolveOutcome.Resolved:
                 var file = _read(result.Path!);
-                if (result.Path!.EndsWith(".cjs", StringComparison.Ordinal) || (file is not null && ModuleScanner.Scan(Encoding.UTF8.GetString(file)).LooksCommonJs))
+                if (result.Path!.EndsWith(".cjs",
+                    StringComparison.Ordinal) || (file is not null && ModuleScanner.Scan(Encoding.UTF8.GetString(file)).LooksCommonJs))
                 {
-                    Problem(importer, import, $"imports '{specifier}', but the package {result.Package} is CommonJS only ({result.Path}): a browser cannot load it as a module. Use a version or a package that ships ES modules (package.json \"exports\" with \"import\", or \"module\").");
+                    Problem(importer, import,
+                        $"imports '{specifier}', but the package {result.Package} is CommonJS only ({result.Path}): a browser cannot load it as a module. " +
+                            $"Use a version or a package that ships ES modules (package.json \"exports\" with \"import\", or \"module\").");
                     return null;
                 }
 
@@ -129,7 +132,8 @@ public sealed class ImportGraph
                 Problem(importer, import, BuiltinMessage(specifier));
                 return null;
             case ResolveOutcome.NotInstalled:
-                Problem(importer, import, $"imports '{specifier}', but the package {result.Package} is not installed: run npm install {result.Package} in the app's folder.");
+                Problem(importer, import,
+                    $"imports '{specifier}', but the package {result.Package} is not installed: run npm install {result.Package} in the app's folder.");
                 return null;
             default:
                 Problem(importer, import, $"imports '{specifier}', which the package {result.Package} does not provide: {result.Message}");
@@ -138,7 +142,8 @@ public sealed class ImportGraph
     }
 
     private static string BuiltinMessage(string specifier) =>
-        $"imports '{specifier}', a Node.js built-in module, which a browser does not have. Use a web API instead (fetch, crypto.subtle, TextEncoder, streams…) or a package written for browsers.";
+        $"imports '{specifier}', a Node.js built-in module, which a browser does not have. Use a web API instead (fetch, crypto.subtle, TextEncoder, " +
+            $"streams…) or a package written for browsers.";
 
     /// <summary>
     /// A static import that cannot work refuses the app; a literal dynamic one does not (packages written for several

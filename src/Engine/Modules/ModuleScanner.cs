@@ -24,7 +24,8 @@ public static partial class ModuleScanner
             var line = UpperBound(lineStarts, f.Position);
             return new ImportSpecifier(f.Specifier, line, f.Position - lineStarts[line - 1] + 1, f.Dynamic);
         }).ToList();
-        var commonJs = !scanner.ModuleSyntax && (source.Contains("module.exports", StringComparison.Ordinal) || source.Contains("exports.", StringComparison.Ordinal) || source.Contains("require(", StringComparison.Ordinal));
+        var commonJs = !scanner.ModuleSyntax && (source.Contains("module.exports", StringComparison.Ordinal) || source.Contains("exports.",
+            StringComparison.Ordinal) || source.Contains("require(", StringComparison.Ordinal));
         return new ModuleScan(imports, scanner.ModuleSyntax, commonJs);
     }
 
@@ -155,7 +156,9 @@ public static partial class ModuleScanner
                     }
 
                     // After a keyword that ends in an expression position, a slash starts a regular expression.
-                    _slashIsDivision = word is not ("return" or "typeof" or "instanceof" or "in" or "of" or "new" or "delete" or "void" or "throw" or "case" or "do" or "else" or "yield" or "await");
+                    _slashIsDivision = word
+                        is not ("return" or "typeof" or "instanceof" or "in" or "of" or "new" or "delete" or "void" or "throw" or "case" or "do" or "else"
+                            or "yield" or "await");
                     continue;
                 }
 

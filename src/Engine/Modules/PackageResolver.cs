@@ -51,7 +51,8 @@ public sealed class PackageResolver(Func<string, byte[]?> read, Action<string> c
         return new ResolveResult(ResolveOutcome.NotInstalled, name);
     }
 
-    /// <summary>The package root ("/node_modules/x" or "/node_modules/@s/x", nested ones included) a path belongs to, or null for the app's own files.</summary>
+    /// <summary>The package root ("/node_modules/x" or "/node_modules/@s/x", nested ones included) a path belongs to,
+    /// or null for the app's own files.</summary>
     public static string? PackageRootOf(string path)
     {
         var index = path.LastIndexOf("/node_modules/", StringComparison.Ordinal);
@@ -134,11 +135,13 @@ public sealed class PackageResolver(Func<string, byte[]?> read, Action<string> c
         else
         {
             // Subpath patterns: the key whose part before '*' is the longest prefix of the subpath wins.
-            foreach (var property in exports.EnumerateObject().Where(p => p.Name.Count(c => c == '*') == 1).OrderByDescending(p => p.Name.IndexOf('*')).ThenByDescending(p => p.Name.Length))
+            foreach (var property in exports.EnumerateObject().Where(p => p.Name.Count(c => c == '*') == 1).OrderByDescending(p
+                => p.Name.IndexOf('*')).ThenByDescending(p => p.Name.Length))
             {
                 var before = property.Name[..property.Name.IndexOf('*')];
                 var after = property.Name[(property.Name.IndexOf('*') + 1)..];
-                if (subpath.StartsWith(before, StringComparison.Ordinal) && subpath.EndsWith(after, StringComparison.Ordinal) && subpath.Length >= before.Length + after.Length)
+                if (subpath.StartsWith(before, StringComparison.Ordinal) && subpath.EndsWith(after,
+                    StringComparison.Ordinal) && subpath.Length >= before.Length + after.Length)
                 {
                     target = property.Value;
                     star = subpath[before.Length..(subpath.Length - after.Length)];
@@ -155,7 +158,8 @@ public sealed class PackageResolver(Func<string, byte[]?> read, Action<string> c
         var resolved = Target(target.Value, star);
         if (resolved is null)
         {
-            return new ResolveResult(ResolveOutcome.NotExported, name, Message: $"its package.json \"exports\" for \"{subpath}\" has no target for a browser (conditions matched: {string.Join(", ", Conditions)})");
+            return new ResolveResult(ResolveOutcome.NotExported, name,
+                Message: $"its package.json \"exports\" for \"{subpath}\" has no target for a browser (conditions matched: {string.Join(", ", Conditions)})");
         }
 
         var path = root + "/" + resolved.TrimStart('.', '/');

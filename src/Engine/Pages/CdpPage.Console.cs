@@ -4,7 +4,8 @@ using LeanProxy.Cdp.Protocol;
 
 namespace LeanProxy.Engine.Pages;
 
-/// <summary>The page's console and uncaught errors, in the host's log, tagged with the app and tab (the console within the app's <see cref="ConsoleBudget"/>).</summary>
+/// <summary>The page's console and uncaught errors, in the host's log, tagged with the app and tab (the console within
+/// the app's <see cref="ConsoleBudget"/>).</summary>
 internal sealed partial class CdpPage
 {
     private void OnConsole(ConsoleApiCalledEvent e)
@@ -39,7 +40,8 @@ internal sealed partial class CdpPage
 
         if (_app.Stats.IsTailed)
         {
-            _app.Stats.Publish(new Metrics.TailLine(DateTimeOffset.UtcNow, _app.Name, e.Type is "warning" ? "console.warn" : "console." + e.Type, _tab.Index, line));
+            _app.Stats.Publish(new Metrics.TailLine(DateTimeOffset.UtcNow, _app.Name, e.Type is "warning" ? "console.warn" : "console." + e.Type, _tab.Index,
+                line));
         }
 
         switch (e.Type)

@@ -14,7 +14,8 @@ namespace LeanProxy.Engine.Pages;
 /// The context's network goes through the app's <see cref="Egress.EgressProxy"/>, all of it but the app's own page server.
 /// With a <see cref="PreparedContext"/>, the app's first context and first tab are the ones prepared ahead.
 /// </summary>
-internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer, Egress.EgressProxy? egress = null, PreparedContext? prepared = null) : IPageFactory
+internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer, Egress.EgressProxy? egress = null,
+    PreparedContext? prepared = null) : IPageFactory
 {
     private string? _browserContextId = prepared?.ContextId;
     private int _preparedContextUnused = prepared is null ? 0 : 1;
@@ -34,7 +35,8 @@ internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer,
     }
 
     /// <summary>A new browser context whose network goes through <paramref name="egress"/>, all of it but <paramref name="pageServer"/>.</summary>
-    internal static async Task<string> CreateContextAsync(CdpConnection connection, PageServer pageServer, Egress.EgressProxy? egress, CancellationToken cancellationToken)
+    internal static async Task<string> CreateContextAsync(CdpConnection connection, PageServer pageServer, Egress.EgressProxy? egress,
+        CancellationToken cancellationToken)
     {
         var context = await connection.SendAsync(
             CdpMethods.TargetCreateBrowserContext,
@@ -106,12 +108,14 @@ internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer,
             await session.SendAsync(CdpMethods.InspectorEnable, cancellationToken).ConfigureAwait(false);
             foreach (var name in app.Bindings.Names)
             {
-                await session.SendAsync(CdpMethods.RuntimeAddBinding, new AddBindingParams(name), CdpJsonContext.Default.AddBindingParams, cancellationToken).ConfigureAwait(false);
+                await session.SendAsync(CdpMethods.RuntimeAddBinding, new AddBindingParams(name), CdpJsonContext.Default.AddBindingParams,
+                    cancellationToken).ConfigureAwait(false);
             }
 
             if (adopted is not null)
             {
-                var expression = "__lpAdopt(" + (pageServer.ImportMap is { } map ? JsonSerializer.Serialize(map, EngineJsonContext.Default.String) : "null") + ")";
+                var expression = "__lpAdopt(" + (pageServer.ImportMap is { } map ? JsonSerializer.Serialize(map,
+                    EngineJsonContext.Default.String) : "null") + ")";
                 await session.SendAsync(
                     CdpMethods.RuntimeEvaluate,
                     expression,
@@ -129,7 +133,8 @@ internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer,
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new AppLoadException($"The app did not finish loading within {app.Options.LoadTimeout.TotalSeconds} s (a top-level await that never settles?).");
+                throw new AppLoadException($"The app did not finish loading within {app.Options.LoadTimeout.TotalSeconds} s (a top-level await that never " +
+                    $"settles?).");
             }
 
             CheckLoaded(app, status);
@@ -205,7 +210,8 @@ internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer,
                 var missing = app.Options.RequiredExports.Where(e => status.Exports?.GetValueOrDefault(e) != true).ToArray();
                 if (missing.Length > 0)
                 {
-                    throw new MissingExportException(missing, $"{entry} has no export default {{ {string.Join(", ", missing)}() }}, which the configured listeners need.");
+                    throw new MissingExportException(missing,
+                        $"{entry} has no export default {{ {string.Join(", ", missing)}() }}, which the configured listeners need.");
                 }
 
                 return;

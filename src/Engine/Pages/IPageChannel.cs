@@ -45,7 +45,8 @@ internal interface IPageChannel
 /// <summary>Opens the pages of an app: the app is loaded and ready when the returned task completes.</summary>
 internal interface IPageFactory
 {
-    /// <summary>Opens a page for <paramref name="tab"/>; throws <see cref="Apps.AppLoadException"/> (or <see cref="Apps.MissingExportException"/>) when the app does not load.</summary>
+    /// <summary>Opens a page for <paramref name="tab"/>; throws <see cref="Apps.AppLoadException"/> (or
+    /// <see cref="Apps.MissingExportException"/>) when the app does not load.</summary>
     Task<IPageChannel> OpenAsync(Tab tab, CancellationToken cancellationToken);
 
     /// <summary>A fresh browser context for the app's pages (after a relaunch the old one is gone).</summary>

@@ -37,7 +37,8 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
         Assign(bundle, variables, kvBindings);
     }
 
-    /// <summary>A page server prepared ahead (<see cref="PreparedContext"/>): it serves the runtime and a page that loads it, no app until <see cref="Assign"/>.</summary>
+    /// <summary>A page server prepared ahead (<see cref="PreparedContext"/>): it serves the runtime and a page that
+    /// loads it, no app until <see cref="Assign"/>.</summary>
     public PageServer(ILogger logger)
     {
         _logger = logger;
@@ -125,7 +126,8 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
             Prefix + "boot.js" when served is not null => File(served.BootModule, ContentTypes.JavaScript),
             Prefix + "prepared.js" => File(PreparedModule, ContentTypes.JavaScript),
             "/favicon.ico" => new ProxyResponse(204),
-            _ when path.StartsWith(RuntimePrefix, StringComparison.Ordinal) && RuntimeModules.TryGetValue(path, out var module) => File(module, ContentTypes.JavaScript),
+            _ when path.StartsWith(RuntimePrefix, StringComparison.Ordinal) && RuntimeModules.TryGetValue(path, out var module) => File(module,
+                ContentTypes.JavaScript),
             _ => ServeAppFile(served, path),
         });
     }

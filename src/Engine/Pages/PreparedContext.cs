@@ -39,7 +39,8 @@ public sealed class PreparedContext : IAsyncDisposable
         Volatile.Read(ref _adopted) == 0 && browser.Connection == Connection && !Connection.IsClosed && Volatile.Read(ref _tab) is { IsEnded: false };
 
     /// <summary>Prepares a context in <paramref name="browser"/>; returns once the runtime is loaded in its tab.</summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000", Justification = "The prepared context owns the page server and egress proxy; the catch disposes them when it was not made.")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000",
+        Justification = "The prepared context owns the page server and egress proxy; the catch disposes them when it was not made.")]
     public static async Task<PreparedContext> PrepareAsync(BrowserHost browser, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         var pageServer = new PageServer(loggerFactory.CreateLogger("LeanProxy.PageServer"));
@@ -49,7 +50,8 @@ public sealed class PreparedContext : IAsyncDisposable
         PreparedContext? prepared = null;
         try
         {
-            prepared = new PreparedContext(pageServer, egress, connection, await CdpPageFactory.CreateContextAsync(connection, pageServer, egress, cancellationToken).ConfigureAwait(false));
+            prepared = new PreparedContext(pageServer, egress, connection,
+                await CdpPageFactory.CreateContextAsync(connection, pageServer, egress, cancellationToken).ConfigureAwait(false));
             var tab = await CdpPageFactory.OpenTargetAsync(connection, pageServer.BootstrapUrl, prepared.ContextId, cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref prepared._tab, tab);
             await WaitForRuntimeAsync(tab, cancellationToken).ConfigureAwait(false);

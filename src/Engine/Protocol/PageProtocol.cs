@@ -29,7 +29,8 @@ internal enum HostMessageKind
     /// <summary><c>[7, id, bytes]</c>: that many written bytes reached the socket: credit for the writable.</summary>
     TcpAck = 7,
 
-    /// <summary><c>[8, id, bytes]</c>: the client's connection has taken that many bytes of a streamed body in all (cumulative, so sending it twice is harmless).</summary>
+    /// <summary><c>[8, id, bytes]</c>: the client's connection has taken that many bytes of a streamed body in all
+    /// (cumulative, so sending it twice is harmless).</summary>
     StreamAck = 8,
 
     /// <summary><c>[9, id]</c>: the client's connection gave a streamed body up: the handler's stream is cancelled.</summary>

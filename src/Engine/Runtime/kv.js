@@ -225,7 +225,8 @@ export class KvNamespace {
     if (options.expiration !== undefined) {
       expiration = Number(options.expiration);
       if (!Number.isFinite(expiration) || expiration <= now) {
-        throw failure("PUT", 400, `Invalid expiration of ${options.expiration}. Please specify integer greater than the current number of seconds since the UNIX epoch.`);
+        throw failure("PUT", 400, `Invalid expiration of ${options.expiration}. ` +
+          "Please specify integer greater than the current number of seconds since the UNIX epoch.");
       }
       expiration = Math.floor(expiration);
     }

@@ -104,14 +104,18 @@ internal sealed class PageMessageRouter(Tab tab)
 
                 return;
             case PageMessageKind.HandlerError when message.Failure == HandlerFailure.BadReturn:
-                EngineLog.HandlerBadReturn(app.Logger, app.Name, request.Id, request.Request.Method, request.Request.TargetString, message.ErrorMessage ?? string.Empty);
+                EngineLog.HandlerBadReturn(app.Logger, app.Name, request.Id, request.Request.Method, request.Request.TargetString,
+                    message.ErrorMessage ?? string.Empty);
                 request.TryComplete(ProxyResponse.Text(500, "Internal Server Error: " + message.ErrorMessage));
                 return;
             case PageMessageKind.HandlerError:
-                EngineLog.HandlerThrew(app.Logger, app.Name, request.Id, request.Request.Method, request.Request.TargetString, message.ErrorMessage ?? string.Empty, message.ErrorStack ?? string.Empty);
+                EngineLog.HandlerThrew(app.Logger, app.Name, request.Id, request.Request.Method, request.Request.TargetString,
+                    message.ErrorMessage ?? string.Empty, message.ErrorStack ?? string.Empty);
                 if (app.Stats.IsTailed)
                 {
-                    app.Stats.Publish(new Metrics.TailLine(DateTimeOffset.UtcNow, app.Name, "error", tab.Index, $"request {request.Request.Method} {request.Request.TargetString} failed in the handler: {message.ErrorMessage}\n{message.ErrorStack}"));
+                    app.Stats.Publish(new Metrics.TailLine(DateTimeOffset.UtcNow, app.Name, "error", tab.Index,
+                        $"request {request.Request.Method} {request.Request.TargetString} failed in the handler: " +
+                            $"{message.ErrorMessage}\n{message.ErrorStack}"));
                 }
                 request.TryComplete(ProxyResponse.Text(500, "Internal Server Error"));
                 return;
@@ -133,7 +137,8 @@ internal sealed class PageMessageRouter(Tab tab)
                 EngineLog.DatagramBadReturn(app.Logger, app.Name, datagram.Id, datagram.Remote, message.ErrorMessage ?? string.Empty);
                 break;
             case PageMessageKind.HandlerError:
-                EngineLog.DatagramHandlerThrew(app.Logger, app.Name, datagram.Id, datagram.Remote, message.ErrorMessage ?? string.Empty, message.ErrorStack ?? string.Empty);
+                EngineLog.DatagramHandlerThrew(app.Logger, app.Name, datagram.Id, datagram.Remote, message.ErrorMessage ?? string.Empty,
+                    message.ErrorStack ?? string.Empty);
                 break;
         }
 

@@ -42,7 +42,8 @@ internal sealed class Tab
 
     public bool IsDead => _dead || (_page?.IsEnded ?? false);
 
-    /// <summary>Set on the pool's heartbeat: the page has not answered for a while (see <see cref="TabWatchdog.IsStalled"/>); new work goes elsewhere.</summary>
+    /// <summary>Set on the pool's heartbeat: the page has not answered for a while (see
+    /// <see cref="TabWatchdog.IsStalled"/>); new work goes elsewhere.</summary>
     public bool IsStalled { get; set; }
 
     /// <summary>Queued plus in-page calls: the load the pool balances on.</summary>

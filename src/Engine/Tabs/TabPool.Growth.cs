@@ -193,7 +193,8 @@ internal sealed partial class TabPool
         }
     }
 
-    /// <summary>Gives every tab back to the budget (the first ones, charged by whoever started the app, and the extra ones), once; the pool grows no more.</summary>
+    /// <summary>Gives every tab back to the budget (the first ones, charged by whoever started the app, and the extra
+    /// ones), once; the pool grows no more.</summary>
     public void ReleaseTabs()
     {
         lock (_budgetLock)

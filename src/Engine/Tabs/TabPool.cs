@@ -70,7 +70,8 @@ internal sealed partial class TabPool : ITabOwner, IAsyncDisposable
         }
     }
 
-    /// <summary>Opens every tab; returns once the app is loaded in all of them. <paramref name="heartbeat"/> false: the caller calls <see cref="Tick"/>.</summary>
+    /// <summary>Opens every tab; returns once the app is loaded in all of them. <paramref name="heartbeat"/> false: the
+    /// caller calls <see cref="Tick"/>.</summary>
     public static async Task<TabPool> CreateAsync(AppScope app, CancellationToken cancellationToken, bool heartbeat = true)
     {
         var pool = new TabPool(app, heartbeat);

@@ -18,7 +18,9 @@ internal sealed partial class AdminApi
 
         if (!app.Kv.Contains(binding) || apps.Kv is not { } kv)
         {
-            return (null, Error(404, "no_such_binding", $"The app {name} has no KV binding {binding} (its active version has: {(app.Kv.Count == 0 ? "none" : string.Join(", ", app.Kv))})."));
+            return (null,
+                Error(404, "no_such_binding",
+                    $"The app {name} has no KV binding {binding} (its active version has: {(app.Kv.Count == 0 ? "none" : string.Join(", ", app.Kv))})."));
         }
 
         await Store(async () =>
@@ -61,7 +63,8 @@ internal sealed partial class AdminApi
             }
         }
 
-        var page = await Store(() => store.ListAsync(name, binding, prefix, after, limit, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), cancellationToken)).ConfigureAwait(false);
+        var page = await Store(() => store.ListAsync(name, binding, prefix, after, limit, DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            cancellationToken)).ConfigureAwait(false);
         var list = new KvList(
             [.. page.Keys.Select(k => new KvKeyInfo(Encoding.UTF8.GetString(k.Key), k.Expiration, k.Metadata))],
             page.Complete,

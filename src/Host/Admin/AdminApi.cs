@@ -16,7 +16,8 @@ namespace LeanProxy.Host.Admin;
 /// (<see cref="AdminListener"/>): deploy, list, show, roll back and delete apps, their KV values and live logs. Errors
 /// are JSON <c>{"error", "message"}</c> with a precise status, and a refused call changes nothing.
 /// </summary>
-internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions options, Func<string, string> appUrl, ILoggerFactory loggerFactory, CancellationToken stopping) : IAdminCalls
+internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeOptions options, Func<string, string> appUrl, ILoggerFactory loggerFactory,
+    CancellationToken stopping) : IAdminCalls
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("LeanProxy.Admin");
 
@@ -35,10 +36,12 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
                 (["apps", var name], Listener.HttpMethod.Delete) => await DeleteAsync(name, cancellationToken).ConfigureAwait(false),
                 (["apps", var name, "logs"], Listener.HttpMethod.Get) => await LogsAsync(name, cancellationToken).ConfigureAwait(false),
                 (["apps", var name, "rollback"], Listener.HttpMethod.Post) => await RollbackAsync(name, request, cancellationToken).ConfigureAwait(false),
-                (["apps", var name, "kv", var binding], Listener.HttpMethod.Get) => await KvListAsync(name, binding, query, cancellationToken).ConfigureAwait(false),
+                (["apps", var name, "kv", var binding], Listener.HttpMethod.Get) => await KvListAsync(name, binding, query,
+                    cancellationToken).ConfigureAwait(false),
                 (["apps", var name, "kv", var binding, var key], Listener.HttpMethod.Get or Listener.HttpMethod.Put or Listener.HttpMethod.Delete) =>
                     await KvKeyAsync(name, binding, Uri.UnescapeDataString(key), request, cancellationToken).ConfigureAwait(false),
-                (["apps"] or ["apps", _] or ["apps", _, "rollback"] or ["apps", _, "logs"] or ["apps", _, "kv", _] or ["apps", _, "kv", _, _], _) => Error(405, "method_not_allowed", $"{request.Method} is not allowed on {path}."),
+                (["apps"] or ["apps", _] or ["apps", _, "rollback"] or ["apps", _, "logs"] or ["apps", _, "kv", _] or ["apps", _, "kv", _, _], _) => Error(405,
+                    "method_not_allowed", $"{request.Method} is not allowed on {path}."),
                 _ => Error(404, "not_found", $"No such endpoint: {path}."),
             };
         }
@@ -48,12 +51,14 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
         }
     }
 
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000", Justification = "The scratch app host is stopped (StopAsync is its disposal) in the finally.")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000",
+        Justification = "The scratch app host is stopped (StopAsync is its disposal) in the finally.")]
     private async Task<ProxyResponse> DeployAsync(string name, ProxyRequest request, string query, CancellationToken cancellationToken)
     {
         if (!AppNames.IsValid(name))
         {
-            return Refused(name, 400, "bad_name", $"'{name}' is not an app name: a DNS label (a-z, 0-9 and '-', 1 to 63 characters, not starting or ending with '-').");
+            return Refused(name, 400, "bad_name",
+                $"'{name}' is not an app name: a DNS label (a-z, 0-9 and '-', 1 to 63 characters, not starting or ending with '-').");
         }
 
         var variables = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -83,7 +88,8 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
             if (!decoded.StartsWith("var=", StringComparison.Ordinal) || decoded.IndexOf('=', 4) is var equals && equals <= 4)
             {
                 var parameter = decoded.Split('=', 2)[0];
-                return Refused(name, 400, "bad_parameter", $"The parameter '{parameter}' (its value not shown): a deploy takes var=KEY=VALUE and kv=BINDING (repeatable) and warm=true|false.");
+                return Refused(name, 400, "bad_parameter",
+                    $"The parameter '{parameter}' (its value not shown): a deploy takes var=KEY=VALUE and kv=BINDING (repeatable) and warm=true|false.");
             }
 
             variables[decoded[4..equals]] = decoded[(equals + 1)..];
@@ -91,7 +97,8 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
 
         if (request.Body.Length > options.MaxBundleBytes)
         {
-            return Refused(name, 413, "bundle_too_large", $"The bundle is {request.Body.Length} bytes; this node takes at most {options.MaxBundleBytes} (--max-bundle).");
+            return Refused(name, 413, "bundle_too_large",
+                $"The bundle is {request.Body.Length} bytes; this node takes at most {options.MaxBundleBytes} (--max-bundle).");
         }
 
         AppBundle bundle;
@@ -114,7 +121,8 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
         // Loaded in a scratch tab first: a module that does not load is refused and nothing changes.
         // Its KV bindings point at a namespace of its own, so that its load cannot write to the live app's values.
         var scratchKv = apps.Kv?.Scratch();
-        var scratch = AppHost.Create(bundle, options.App with { Tabs = 1, WarmSpare = false, Variables = variables, KvBindings = kv, Candidate = true }, loggerFactory, scratchKv);
+        var scratch = AppHost.Create(bundle, options.App with { Tabs = 1, WarmSpare = false, Variables = variables, KvBindings = kv, Candidate = true },
+            loggerFactory, scratchKv);
         try
         {
             await scratch.StartAsync(browser, cancellationToken).ConfigureAwait(false);
@@ -139,17 +147,20 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
             }
         }
 
-        var outcome = await Store(() => apps.Store.DeployAsync(name, bundle.Sha256, request.Body, variables, warm, cancellationToken, kv)).ConfigureAwait(false);
+        var outcome = await Store(() => apps.Store.DeployAsync(name, bundle.Sha256, request.Body, variables, warm, cancellationToken,
+            kv)).ConfigureAwait(false);
         await SyncAsync(cancellationToken).ConfigureAwait(false);
         NodeLog.AdminChange(_logger, outcome.Created ? "deployed" : "unchanged", name, outcome.Version);
         HostMetrics.Deployed(outcome.Created ? "created" : "unchanged", name, outcome.Version);
-        return Json(outcome.Created ? 201 : 200, new DeployResult(name, outcome.Version, bundle.Sha256, appUrl(name), outcome.Created), AdminJsonContext.Default.DeployResult);
+        return Json(outcome.Created ? 201 : 200, new DeployResult(name, outcome.Version, bundle.Sha256, appUrl(name), outcome.Created),
+            AdminJsonContext.Default.DeployResult);
     }
 
     private async Task<ProxyResponse> ListAsync(CancellationToken cancellationToken)
     {
         var list = await Store(() => apps.Store.ListAppsAsync(cancellationToken)).ConfigureAwait(false);
-        return Json(200, new AppList([.. list.Select(a => new AppSummary(a.Name, a.ActiveVersion, a.Sha256, appUrl(a.Name), a.UpdatedAt))]), AdminJsonContext.Default.AppList);
+        return Json(200, new AppList([.. list.Select(a => new AppSummary(a.Name, a.ActiveVersion, a.Sha256, appUrl(a.Name), a.UpdatedAt))]),
+            AdminJsonContext.Default.AppList);
     }
 
     private async Task<ProxyResponse> ShowAsync(string name, CancellationToken cancellationToken)
@@ -163,7 +174,8 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
         var versions = await Store(() => apps.Store.ListVersionsAsync(name, cancellationToken)).ConfigureAwait(false);
         var detail = new AppDetail(
             app.Name, app.ActiveVersion, app.Sha256, appUrl(app.Name), app.UpdatedAt,
-            [.. versions.Select(v => new VersionInfo(v.Version, v.Sha256, v.Size, [.. v.Variables.Keys.Order(StringComparer.Ordinal)], v.CreatedAt, v.Version == app.ActiveVersion, v.KvBindings ?? []))],
+            [.. versions.Select(v => new VersionInfo(v.Version, v.Sha256, v.Size, [.. v.Variables.Keys.Order(StringComparer.Ordinal)], v.CreatedAt,
+                v.Version == app.ActiveVersion, v.KvBindings ?? []))],
             new NodeState(Environment.MachineName, apps.RunningVersion(name)));
         return Json(200, detail, AdminJsonContext.Default.AppDetail);
     }
@@ -271,7 +283,8 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
         }
     }
 
-    private static bool IsStoreFailure(Exception ex) => ex is System.Data.Common.DbException or System.Net.Sockets.SocketException or IOException or TimeoutException;
+    private static bool IsStoreFailure(Exception ex)
+        => ex is System.Data.Common.DbException or System.Net.Sockets.SocketException or IOException or TimeoutException;
 
     private ProxyResponse Refused(string name, int status, string code, string message)
     {

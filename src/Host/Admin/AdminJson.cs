@@ -13,12 +13,14 @@ internal sealed record AppSummary(string Name, int Version, string Sha256, strin
 internal sealed record AppList(IReadOnlyList<AppSummary> Apps);
 
 /// <summary>A version as the API shows it: its variables by name only (values may be secrets).</summary>
-internal sealed record VersionInfo(int Version, string Sha256, long Size, IReadOnlyList<string> Variables, DateTimeOffset CreatedAt, bool Active, IReadOnlyList<string> Kv);
+internal sealed record VersionInfo(int Version, string Sha256, long Size, IReadOnlyList<string> Variables, DateTimeOffset CreatedAt, bool Active,
+    IReadOnlyList<string> Kv);
 
 /// <summary>Where the app runs: on this node, which version (null when it has not been requested here yet).</summary>
 internal sealed record NodeState(string Node, int? RunningVersion);
 
-internal sealed record AppDetail(string Name, int Version, string Sha256, string Url, DateTimeOffset UpdatedAt, IReadOnlyList<VersionInfo> Versions, NodeState Node);
+internal sealed record AppDetail(string Name, int Version, string Sha256, string Url, DateTimeOffset UpdatedAt, IReadOnlyList<VersionInfo> Versions,
+    NodeState Node);
 
 internal sealed record RollbackRequest(int Version);
 

@@ -58,31 +58,37 @@ internal static class AppsBench
             var report = new AppsBenchReport { App = options.App, Apps = apps, MaxTabs = maxTabs, DurationSeconds = duration.TotalSeconds };
 
             // 1. Cold starts, then N apps round-robin within the budget.
-            await using (var node = await StartNodeAsync(Path.Combine(root, "a.db"), browser, maxTabs, prepare: true, names.Take(apps), archive, loggerFactory).ConfigureAwait(false))
+            await using (var node = await StartNodeAsync(Path.Combine(root, "a.db"), browser, maxTabs, prepare: true, names.Take(apps), archive,
+                loggerFactory).ConfigureAwait(false))
             {
                 await stderr.WriteLineAsync($"cold starts ({ColdSamples}, one a second, the context prepared ahead)…").ConfigureAwait(false);
                 report.ColdPrepared = await ColdStartsAsync(node, names.Take(ColdSamples)).ConfigureAwait(false);
 
-                await stderr.WriteLineAsync($"{apps} apps round-robin, {maxTabs} connections, --max-tabs {maxTabs}, {duration.TotalSeconds:0} s…").ConfigureAwait(false);
+                await stderr.WriteLineAsync($"{apps} apps round-robin, {maxTabs} connections, --max-tabs {maxTabs}, {duration.TotalSeconds:0} s…")
+                    .ConfigureAwait(false);
                 var coldBefore = Engine.Metrics.EngineMetrics.ColdStartCount;
                 var generator = new LoadGenerator(node.FirstEndPoint, "/", hosts: [.. names.Take(apps).Select(n => $"{n}.localhost")]);
                 var latencies = await generator.RunAsync(maxTabs, duration, CancellationToken.None).ConfigureAwait(false);
                 latencies.Sort();
                 var cold = Engine.Metrics.EngineMetrics.ColdStartCount - coldBefore;
                 report.RoundRobin = new RoundRobinFigures(
-                    Interlocked.Read(ref generator.Completed), Interlocked.Read(ref generator.Errors), Math.Round(generator.Completed / duration.TotalSeconds, 1),
-                    Math.Round(LoadGenerator.Percentile(latencies, 50), 2), Math.Round(LoadGenerator.Percentile(latencies, 99), 2), Math.Round(cold / duration.TotalSeconds, 1));
+                    Interlocked.Read(ref generator.Completed), Interlocked.Read(ref generator.Errors),
+                        Math.Round(generator.Completed / duration.TotalSeconds, 1),
+                    Math.Round(LoadGenerator.Percentile(latencies, 50), 2), Math.Round(LoadGenerator.Percentile(latencies, 99), 2),
+                        Math.Round(cold / duration.TotalSeconds, 1));
             }
 
             // 2. The same cold starts with no context prepared ahead.
-            await using (var node = await StartNodeAsync(Path.Combine(root, "b.db"), browser, maxTabs, prepare: false, names.Take(ColdSamples), archive, loggerFactory).ConfigureAwait(false))
+            await using (var node = await StartNodeAsync(Path.Combine(root, "b.db"), browser, maxTabs, prepare: false, names.Take(ColdSamples), archive,
+                loggerFactory).ConfigureAwait(false))
             {
                 await stderr.WriteLineAsync($"cold starts ({ColdSamples}, one a second, no context prepared)…").ConfigureAwait(false);
                 report.ColdUnprepared = await ColdStartsAsync(node, names.Take(ColdSamples)).ConfigureAwait(false);
             }
 
             // 3. Memory: an idle node, one app, 51 apps; then one hot app alone and beside 50 idle ones.
-            await using (var node = await StartNodeAsync(Path.Combine(root, "c.db"), browser, IdleApps + 8, prepare: true, names.Take(IdleApps + 1), archive, loggerFactory).ConfigureAwait(false))
+            await using (var node = await StartNodeAsync(Path.Combine(root, "c.db"), browser, IdleApps + 8, prepare: true, names.Take(IdleApps + 1), archive,
+                loggerFactory).ConfigureAwait(false))
             {
                 await Task.Delay(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
                 report.IdleNodePssMb = Pss(node);
@@ -130,7 +136,8 @@ internal static class AppsBench
     }
 
     /// <summary>A node on a fresh SQLite store with <paramref name="names"/> deployed, once it knows all of them.</summary>
-    private static async Task<NodeServer> StartNodeAsync(string database, BrowserOptions browser, int maxTabs, bool prepare, IEnumerable<string> names, byte[] archive, ILoggerFactory loggerFactory)
+    private static async Task<NodeServer> StartNodeAsync(string database, BrowserOptions browser, int maxTabs, bool prepare, IEnumerable<string> names,
+        byte[] archive, ILoggerFactory loggerFactory)
     {
         var uri = "sqlite:" + database;
         var list = names.ToList();
@@ -176,7 +183,8 @@ internal static class AppsBench
         }
 
         times.Sort();
-        return new ColdFigures(times.Count, Math.Round(LoadGenerator.Percentile(times, 50), 1), Math.Round(LoadGenerator.Percentile(times, 99), 1), Math.Round(times[^1], 1));
+        return new ColdFigures(times.Count, Math.Round(LoadGenerator.Percentile(times, 50), 1), Math.Round(LoadGenerator.Percentile(times, 99), 1),
+            Math.Round(times[^1], 1));
     }
 
     private static async Task<double> HotAsync(NodeServer node, string name, TimeSpan duration)
@@ -196,7 +204,8 @@ internal static class AppsBench
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await socket.ConnectAsync(endPoint).ConfigureAwait(false);
-        await socket.SendAsync(Encoding.ASCII.GetBytes($"GET / HTTP/1.1\r\nHost: {name}.localhost\r\nConnection: close\r\n\r\n"), SocketFlags.None).ConfigureAwait(false);
+        await socket.SendAsync(Encoding.ASCII.GetBytes($"GET / HTTP/1.1\r\nHost: {name}.localhost\r\nConnection: close\r\n\r\n"),
+            SocketFlags.None).ConfigureAwait(false);
         var status = await LoadGenerator.ReadResponseAsync(socket, new byte[64 * 1024], CancellationToken.None).ConfigureAwait(false);
         if (status is < 200 or > 299)
         {
@@ -211,13 +220,19 @@ internal static class AppsBench
     private static string Format(AppsBenchReport r)
     {
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"leanproxy bench {r.App} --apps {r.Apps} (a node in this process, SQLite store; {r.DurationSeconds:0.#} s per load run)");
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"leanproxy bench {r.App} --apps {r.Apps} (a node in this process, SQLite store; {r.DurationSeconds:0.#} s per load run)");
         text.AppendLine("| figure | value |");
         text.AppendLine("|---|---:|");
-        text.AppendLine(CultureInfo.InvariantCulture, $"| cold start to response, context prepared ahead (p50 / p99 of {r.ColdPrepared!.Samples}) | {r.ColdPrepared.P50Ms:0.0} / {r.ColdPrepared.P99Ms:0.0} ms |");
-        text.AppendLine(CultureInfo.InvariantCulture, $"| cold start to response, no context prepared (p50 / p99 of {r.ColdUnprepared!.Samples}) | {r.ColdUnprepared.P50Ms:0.0} / {r.ColdUnprepared.P99Ms:0.0} ms |");
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"| cold start to response, context prepared ahead (p50 / p99 of {r.ColdPrepared!.Samples}) | {r.ColdPrepared.P50Ms:0.0} / " +
+                $"{r.ColdPrepared.P99Ms:0.0} ms |");
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"| cold start to response, no context prepared (p50 / p99 of {r.ColdUnprepared!.Samples}) | {r.ColdUnprepared.P50Ms:0.0} / " +
+                $"{r.ColdUnprepared.P99Ms:0.0} ms |");
         var rr = r.RoundRobin!;
-        text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Apps} apps round-robin, --max-tabs {r.MaxTabs}, {r.MaxTabs} connections: req/s | {rr.RequestsPerSecond:0.0} |");
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"| {r.Apps} apps round-robin, --max-tabs {r.MaxTabs}, {r.MaxTabs} connections: req/s | {rr.RequestsPerSecond:0.0} |");
         text.AppendLine(CultureInfo.InvariantCulture, $"| … p50 / p99 | {rr.P50Ms:0.00} / {rr.P99Ms:0.00} ms |");
         text.AppendLine(CultureInfo.InvariantCulture, $"| … cold starts/s | {rr.ColdStartsPerSecond:0.0} |");
         text.AppendLine(CultureInfo.InvariantCulture, $"| … errors | {rr.Errors} of {rr.Requests} |");
@@ -225,7 +240,8 @@ internal static class AppsBench
         text.AppendLine(CultureInfo.InvariantCulture, $"| one more warm app, PSS (51 apps vs 1) | {r.PssPerWarmAppMb:0.0} MB |");
         text.AppendLine(CultureInfo.InvariantCulture, $"| node with 51 warm apps, PSS | {r.NodePssWith51AppsMb:0} MB |");
         text.AppendLine(CultureInfo.InvariantCulture, $"| hot app alone, 64 connections: req/s | {r.HotAloneRps:0} |");
-        text.AppendLine(CultureInfo.InvariantCulture, $"| hot app beside {IdleApps} idle apps: req/s | {r.HotBesideIdleRps:0} ({r.HotBesideIdleRps / Math.Max(r.HotAloneRps, 1):0.00}×) |");
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"| hot app beside {IdleApps} idle apps: req/s | {r.HotBesideIdleRps:0} ({r.HotBesideIdleRps / Math.Max(r.HotAloneRps, 1):0.00}×) |");
         return text.ToString();
     }
 }

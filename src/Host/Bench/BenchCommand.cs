@@ -62,7 +62,8 @@ internal static class BenchCommand
     {
         if (options.Apps is { } apps)
         {
-            foreach (var (flag, given) in new[] { ("--tabs", options.Tabs), ("--connections", options.Connections), ("--path", options.Path), ("--protocol", options.Protocol), ("--message", options.Message) })
+            foreach (var (flag, given) in new[] { ("--tabs", options.Tabs), ("--connections", options.Connections), ("--path", options.Path),
+                ("--protocol", options.Protocol), ("--message", options.Message) })
             {
                 if (given is not null)
                 {
@@ -138,7 +139,8 @@ internal static class BenchCommand
 
             foreach (var connectionCount in connections)
             {
-                rows.Add(await MeasureAsync(server, new LoadGenerator(endPoint, path, protocol, message), tabCount, connectionCount, duration, stderr).ConfigureAwait(false));
+                rows.Add(await MeasureAsync(server, new LoadGenerator(endPoint, path, protocol, message), tabCount, connectionCount, duration,
+                    stderr).ConfigureAwait(false));
             }
         }
 
@@ -156,13 +158,15 @@ internal static class BenchCommand
         var failed = rows.Where(r => r.Errors > 0).ToList();
         foreach (var row in failed)
         {
-            await stderr.WriteLineAsync($"warning: tabs={row.Tabs} connections={row.Connections}: {row.Errors} of {row.Requests} requests failed (non-2xx or socket error); its figures are not a clean measurement.").ConfigureAwait(false);
+            await stderr.WriteLineAsync($"warning: tabs={row.Tabs} connections={row.Connections}: {row.Errors} of {row.Requests} requests failed (non-2xx " +
+                $"or socket error); its figures are not a clean measurement.").ConfigureAwait(false);
         }
 
         return failed.Count == 0 ? 0 : 1;
     }
 
-    private static async Task<BenchRow> MeasureAsync(LeanProxyServer server, LoadGenerator generator, int tabs, int connections, TimeSpan duration, TextWriter stderr)
+    private static async Task<BenchRow> MeasureAsync(LeanProxyServer server, LoadGenerator generator, int tabs, int connections, TimeSpan duration,
+        TextWriter stderr)
     {
         LeanProxy.Engine.Metrics.RequestTimeline.Take(); // what the warm-up and the row before left
         var browserPid = server.Browser.Browser.ProcessId;
@@ -174,7 +178,8 @@ internal static class BenchCommand
         {
             await Task.WhenAny(run, Task.Delay(1000)).ConfigureAwait(false);
             var rate = Interlocked.Read(ref generator.Completed) / Math.Max(stopwatch.Elapsed.TotalSeconds, 0.001);
-            await stderr.WriteAsync($"\rtabs={tabs} connections={connections} {stopwatch.Elapsed.TotalSeconds,5:0.0}s {rate,10:0} req/s ").ConfigureAwait(false);
+            await stderr.WriteAsync($"\rtabs={tabs} connections={connections} {stopwatch.Elapsed.TotalSeconds,5:0.0}s {rate,10:0} req/s ")
+                .ConfigureAwait(false);
         }
 
         var latencies = await run.ConfigureAwait(false);
@@ -205,18 +210,27 @@ internal static class BenchCommand
     internal static string FormatTable(BenchReport report)
     {
         var text = new System.Text.StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"leanproxy bench {report.App} ({(report.Path.StartsWith('/') ? "GET " + report.Path : report.Path + " request-reply")}, {report.DurationSeconds:0.#} s per row; host CPU includes the load generator)");
-        text.AppendLine("| tabs | conns | req/s | req/s per tab | p50 ms | p90 ms | p99 ms | errors | CPU µs/req host | CPU µs/req Chromium | PSS MB host | PSS MB Chromium |");
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"leanproxy bench {report.App} ({(report.Path.StartsWith('/') ? "GET " + report.Path : report.Path + " request-reply")}, " +
+                $"{report.DurationSeconds:0.#} s per row; host CPU includes the load generator)");
+        text.AppendLine("| tabs | conns | req/s | req/s per tab | p50 ms | p90 ms | p99 ms | errors | CPU µs/req host | CPU µs/req Chromium | PSS MB host " +
+            "| PSS MB Chromium |");
         text.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in report.Rows)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Tabs} | {r.Connections} | {r.RequestsPerSecond:0} | {r.RequestsPerSecondPerTab:0} | {r.P50Ms:0.000} | {r.P90Ms:0.000} | {r.P99Ms:0.000} | {r.Errors} | {r.HostCpuMicrosecondsPerRequest:0.0} | {r.ChromiumCpuMicrosecondsPerRequest:0.0} | {r.HostPssMb:0} | {r.ChromiumPssMb:0} |");
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r.Tabs} | {r.Connections} | {r.RequestsPerSecond:0} | {r.RequestsPerSecondPerTab:0} | {r.P50Ms:0.000} | {r.P90Ms:0.000} | " +
+                    $"{r.P99Ms:0.000} | {r.Errors} | {r.HostCpuMicrosecondsPerRequest:0.0} | {r.ChromiumCpuMicrosecondsPerRequest:0.0} | {r.HostPssMb:0} | " +
+                        $"{r.ChromiumPssMb:0} |");
         }
 
         foreach (var r in report.Rows.Where(r => r.Timeline is { Samples: > 0 }))
         {
             var t = r.Timeline!;
-            text.AppendLine(CultureInfo.InvariantCulture, $"timeline tabs={r.Tabs} conns={r.Connections} (medians, µs, {t.Samples} requests): engine in → written to the pipe {t.ToWriteUs:0.0} · written → reply read {t.RoundTripUs:0.0} · reply read → completed {t.ToCompleteUs:0.0} · completed → response written {t.ToRespondUs:0.0}; the client's p50 {r.P50Ms * 1000:0}");
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"timeline tabs={r.Tabs} conns={r.Connections} (medians, µs, {t.Samples} requests): engine in → written to the pipe {t.ToWriteUs:0.0} · " +
+                    $"written → reply read {t.RoundTripUs:0.0} · reply read → completed {t.ToCompleteUs:0.0} · completed → response written " +
+                        $"{t.ToRespondUs:0.0}; the client's p50 {r.P50Ms * 1000:0}");
         }
 
         foreach (var connections in report.Rows.Select(r => r.Connections).Distinct())
@@ -224,7 +238,9 @@ internal static class BenchCommand
             var byTabs = report.Rows.Where(r => r.Connections == connections).OrderBy(r => r.Tabs).ToList();
             if (byTabs.Count > 1 && byTabs[0].RequestsPerSecond > 0)
             {
-                text.AppendLine(CultureInfo.InvariantCulture, $"scaling at {connections} connections: {byTabs[0].Tabs} → {byTabs[^1].Tabs} tabs = {byTabs[^1].RequestsPerSecond / byTabs[0].RequestsPerSecond:0.00}×");
+                text.AppendLine(CultureInfo.InvariantCulture,
+                    $"scaling at {connections} connections: {byTabs[0].Tabs} → {byTabs[^1].Tabs} tabs = " +
+                        $"{byTabs[^1].RequestsPerSecond / byTabs[0].RequestsPerSecond:0.00}×");
             }
         }
 

@@ -24,19 +24,25 @@ internal sealed class BenchOptions
     [Option("chrome", HelpText = "Chromium binary (default: $CHROME_PATH, then chromium/google-chrome on PATH).")]
     public string? Chrome { get; set; }
 
-    [Option("protocol", HelpText = "http (GET --path), tcp (connect: send --message, read as many bytes back) or udp (datagram: send --message, await the reply). Default http.")]
+    [Option("protocol",
+        HelpText = "http (GET --path), tcp (connect: send --message, read as many bytes back) or udp (datagram: send --message, await the reply). Default " +
+            "http.")]
     public string? Protocol { get; set; }
 
     [Option("message", HelpText = "The request-reply message for tcp and udp (default \"ping\\n\").")]
     public string? Message { get; set; }
 
-    [Option("apps", HelpText = "Measure a node instead: deploy APP N times (a temporary SQLite store) and report cold starts, N apps round-robin within --max-tabs, memory per warm app, and one hot app beside 50 idle ones.")]
+    [Option("apps",
+        HelpText = "Measure a node instead: deploy APP N times (a temporary SQLite store) and report cold starts, N apps round-robin within --max-tabs, " +
+            "memory per warm app, and one hot app beside 50 idle ones.")]
     public int? Apps { get; set; }
 
     [Option("max-tabs", HelpText = "With --apps: the node's tab budget for the round-robin (default 8).")]
     public int? MaxTabs { get; set; }
 
-    [Option("timeline", HelpText = "With --protocol http: also report where a request's time goes in the host (medians per stage: engine in → written to Chromium's pipe → reply read → completed → response written).")]
+    [Option("timeline",
+        HelpText = "With --protocol http: also report where a request's time goes in the host (medians per stage: engine in → written to Chromium's pipe → " +
+            "reply read → completed → response written).")]
     public bool Timeline { get; set; }
 
     [Option("json", HelpText = "Print one JSON document on stdout instead of the table.")]

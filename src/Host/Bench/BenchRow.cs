@@ -20,7 +20,8 @@ internal sealed record BenchRow(
 /// <summary>The whole run, as <c>--json</c> prints it.</summary>
 internal sealed record BenchReport(string App, string Path, double DurationSeconds, IReadOnlyList<BenchRow> Rows);
 
-[System.Text.Json.Serialization.JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(WriteIndented = true,
+    PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(BenchReport))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(AppsBenchReport))]
 internal sealed partial class BenchJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -10,10 +10,12 @@ namespace LeanProxy.Host.Bench;
 /// previous response (Content-Length or chunked) is read. Records every latency; counts non-2xx and socket errors.
 /// </summary>
 /// With <paramref name="hosts"/>, the requests go to those Host names in turn (a node's apps, round-robin).
-internal sealed class LoadGenerator(IPEndPoint target, string path, BenchProtocol protocol = BenchProtocol.Http, string message = "ping\n", IReadOnlyList<string>? hosts = null)
+internal sealed class LoadGenerator(IPEndPoint target, string path, BenchProtocol protocol = BenchProtocol.Http, string message = "ping\n",
+    IReadOnlyList<string>? hosts = null)
 {
     private readonly byte[][] _requests = protocol == BenchProtocol.Http
-        ? [.. (hosts ?? [target.ToString()]).Select(host => Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: leanproxy-bench\r\n\r\n"))]
+        ? [.. (hosts
+            ?? [target.ToString()]).Select(host => Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: leanproxy-bench\r\n\r\n"))]
         : [Encoding.UTF8.GetBytes(message)];
 
     private long _next;
@@ -136,7 +138,8 @@ internal sealed class LoadGenerator(IPEndPoint target, string path, BenchProtoco
         if (lengthAt >= 0)
         {
             var end = head.IndexOf('\r', lengthAt + 2);
-            var length = int.Parse(head.AsSpan(lengthAt + 17, (end < 0 ? head.Length : end) - lengthAt - 17).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            var length = int.Parse(head.AsSpan(lengthAt + 17, (end < 0 ? head.Length : end) - lengthAt - 17).Trim(),
+                System.Globalization.CultureInfo.InvariantCulture);
             var have = filled - bodyStart;
             while (have < length)
             {
@@ -162,7 +165,8 @@ internal sealed class LoadGenerator(IPEndPoint target, string path, BenchProtoco
 
     private static async Task<int> ReceiveAsync(Socket socket, byte[] buffer, int offset, CancellationToken cancellationToken, int max = int.MaxValue)
     {
-        var read = await socket.ReceiveAsync(buffer.AsMemory(offset, Math.Min(max, buffer.Length - offset)), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        var read = await socket.ReceiveAsync(buffer.AsMemory(offset, Math.Min(max, buffer.Length - offset)), SocketFlags.None,
+            cancellationToken).ConfigureAwait(false);
         if (read == 0)
         {
             throw new IOException("The server closed the connection.");

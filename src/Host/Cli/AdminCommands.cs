@@ -19,7 +19,8 @@ internal static class AdminCommands
     {
         if (!AppNames.IsValid(options.Name))
         {
-            throw new UsageException($"--name {options.Name}: an app name is a DNS label (a-z, 0-9 and '-', 1 to 63 characters, not starting or ending with '-').");
+            throw new UsageException($"--name {options.Name}: an app name is a DNS label (a-z, 0-9 and '-', 1 to 63 characters, not starting or ending " +
+                $"with '-').");
         }
 
         if (!System.IO.Directory.Exists(options.Directory))
@@ -50,7 +51,8 @@ internal static class AdminCommands
 
         using var client = Client(options, environment);
         var archive = BundleArchive.Pack(options.Directory);
-        await stderr.WriteLineAsync($"packed {options.Directory}: {archive.Length.ToString("N0", CultureInfo.InvariantCulture)} bytes (tar.gz); uploading to {client.BaseAddress}").ConfigureAwait(false);
+        await stderr.WriteLineAsync($"packed {options.Directory}: {archive.Length.ToString("N0", CultureInfo.InvariantCulture)} bytes (tar.gz); uploading " +
+            $"to {client.BaseAddress}").ConfigureAwait(false);
         using var content = new ByteArrayContent(archive);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/gzip");
         return await SendAsync(client, HttpMethod.Put, $"v1/apps/{options.Name}{query}", content, AdminJsonContext.Default.DeployResult, stderr,
@@ -87,12 +89,15 @@ internal static class AdminCommands
                 return await SendAsync(client, HttpMethod.Get, $"v1/apps/{name}", null, AdminJsonContext.Default.AppDetail, stderr, async app =>
                 {
                     await stdout.WriteLineAsync($"{app.Name}: version {app.Version} active, {app.Url}").ConfigureAwait(false);
-                    await stdout.WriteLineAsync($"on {app.Node.Node}: {(app.Node.RunningVersion is { } running ? "running version " + running : "not started (starts on its first request)")}").ConfigureAwait(false);
+                    await stdout.WriteLineAsync($"on {app.Node.Node}: " +
+                        $"{(app.Node.RunningVersion is { } running ? "running version " + running : "not started (starts on its first request)")}")
+                            .ConfigureAwait(false);
                     foreach (var version in app.Versions)
                     {
                         var vars = (version.Variables.Count == 0 ? string.Empty : " vars " + string.Join(',', version.Variables))
                             + (version.Kv.Count == 0 ? string.Empty : " kv " + string.Join(',', version.Kv));
-                        await stdout.WriteLineAsync($"{(version.Active ? "*" : " ")} version {version.Version}\t{version.Sha256[..12]}\t{version.Size} bytes\t{version.CreatedAt:u}{vars}").ConfigureAwait(false);
+                        await stdout.WriteLineAsync($"{(version.Active ? "*" : " ")} version {version.Version}\t{version.Sha256[..12]}\t{version.Size} " +
+                            $"bytes\t{version.CreatedAt:u}{vars}").ConfigureAwait(false);
                     }
                 }).ConfigureAwait(false);
             case "rollback":
@@ -160,7 +165,8 @@ internal static class AdminCommands
                         return 0;
                     }
 
-                    await stderr.WriteLineAsync($"error: {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync().ConfigureAwait(false)}").ConfigureAwait(false);
+                    await stderr.WriteLineAsync($"error: {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync().ConfigureAwait(false)}")
+                        .ConfigureAwait(false);
                     return 1;
                 }
                 catch (HttpRequestException ex)
@@ -172,11 +178,13 @@ internal static class AdminCommands
             case "put":
                 using (var body = new StringContent(options.Value ?? throw new UsageException("kv put needs a KEY and a VALUE."), Encoding.UTF8))
                 {
-                    return await SendAsync(client, HttpMethod.Put, keyPath, body, AdminJsonContext.Default.KvKeyInfo, stderr, key => stdout.WriteLineAsync($"put {key.Name}")).ConfigureAwait(false);
+                    return await SendAsync(client, HttpMethod.Put, keyPath, body, AdminJsonContext.Default.KvKeyInfo, stderr,
+                        key => stdout.WriteLineAsync($"put {key.Name}")).ConfigureAwait(false);
                 }
 
             case "delete":
-                return await SendAsync(client, HttpMethod.Delete, keyPath, null, AdminJsonContext.Default.KvKeyInfo, stderr, key => stdout.WriteLineAsync($"deleted {key.Name}")).ConfigureAwait(false);
+                return await SendAsync(client, HttpMethod.Delete, keyPath, null, AdminJsonContext.Default.KvKeyInfo, stderr,
+                    key => stdout.WriteLineAsync($"deleted {key.Name}")).ConfigureAwait(false);
             default:
                 throw new UsageException($"kv {options.Action}: expected get, put, delete or list.");
         }
@@ -201,7 +209,8 @@ internal static class AdminCommands
         return client;
     }
 
-    private static async Task<int> SendAsync<T>(HttpClient client, HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T> type, TextWriter stderr, Func<T, Task> print)
+    private static async Task<int> SendAsync<T>(HttpClient client, HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T> type,
+        TextWriter stderr, Func<T, Task> print)
     {
         HttpResponseMessage response;
         try

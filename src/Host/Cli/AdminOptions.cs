@@ -44,7 +44,8 @@ internal sealed class AppsOptions : AdminClientOptions
     public int? Version { get; set; }
 }
 
-[Verb("kv", HelpText = "Read and write a deployed app's KV values: kv get KEY | kv put KEY VALUE | kv delete KEY | kv list [--prefix P] (with --app NAME --binding BINDING).")]
+[Verb("kv", HelpText = "Read and write a deployed app's KV values: kv get KEY | kv put KEY VALUE | kv delete KEY | kv list [--prefix P] (with --app NAME " +
+    "--binding BINDING).")]
 internal sealed class KvOptions : AdminClientOptions
 {
     [Value(0, MetaName = "ACTION", Required = true, HelpText = "get, put, delete or list.")]

@@ -51,7 +51,8 @@ internal static class NodeCommand
 
         if (options.IdleTimeout is { } idle && (idle < 1 || double.IsNaN(idle) || idle > 7 * 86400))
         {
-            throw new UsageException($"--idle-timeout {idle.ToString(System.Globalization.CultureInfo.InvariantCulture)}: must be a number of seconds from 1 to 604800.");
+            throw new UsageException($"--idle-timeout {idle.ToString(System.Globalization.CultureInfo.InvariantCulture)}: must be a number of seconds from " +
+                $"1 to 604800.");
         }
 
         if (options.MaxBundle is < 1024)
@@ -122,7 +123,8 @@ internal static class NodeCommand
 
         if (admin is not null && token is null && !IPAddress.IsLoopback(admin.Address))
         {
-            throw new UsageException($"--admin {options.Admin}: an admin listener on a non-loopback address needs a token (--admin-token-file FILE or LEANPROXY_ADMIN_TOKEN).");
+            throw new UsageException($"--admin {options.Admin}: an admin listener on a non-loopback address needs a token (--admin-token-file FILE or " +
+                $"LEANPROXY_ADMIN_TOKEN).");
         }
 
         return (admin, token);
@@ -132,6 +134,7 @@ internal static class NodeCommand
     {
         var (plan, level) = Validate(options);
         using var loggerFactory = HostLogging.Create(level, options.JsonLogs);
-        return await ServerRunner.RunAsync(async () => await NodeServer.BindAsync(plan, loggerFactory).ConfigureAwait(false), loggerFactory.CreateLogger("LeanProxy"), stdout, stderr).ConfigureAwait(false);
+        return await ServerRunner.RunAsync(async () => await NodeServer.BindAsync(plan, loggerFactory).ConfigureAwait(false),
+            loggerFactory.CreateLogger("LeanProxy"), stdout, stderr).ConfigureAwait(false);
     }
 }

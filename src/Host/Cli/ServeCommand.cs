@@ -19,7 +19,9 @@ internal static class ServeCommand
             throw new UsageException("Missing APP: the entry module file or app folder to serve (or --store URI, or $LEANPROXY_STORE, to run a node).");
         }
 
-        foreach (var (flag, given) in new[] { ("--domain", options.Domain is not null), ("--max-tabs", options.MaxTabs is not null), ("--max-app-tabs", options.MaxAppTabs is not null), ("--max-bundle", options.MaxBundle is not null), ("--idle-timeout", options.IdleTimeout is not null) })
+        foreach (var (flag, given) in new[] { ("--domain", options.Domain is not null), ("--max-tabs", options.MaxTabs is not null),
+            ("--max-app-tabs", options.MaxAppTabs is not null), ("--max-bundle", options.MaxBundle is not null),
+                ("--idle-timeout", options.IdleTimeout is not null) })
         {
             if (given)
             {
@@ -94,7 +96,8 @@ internal static class ServeCommand
     }
 
     /// <summary>What <c>serve APP</c> and a node share: the browser, the options of each app, the HTTP listeners, the log level.</summary>
-    internal static (BrowserOptions Browser, AppOptions App, HttpListenerOptions Listener, IPEndPoint[] Http, LogLevel Level) ValidateShared(ServeOptions options, AppOptions? defaults = null)
+    internal static (BrowserOptions Browser, AppOptions App, HttpListenerOptions Listener, IPEndPoint[] Http,
+        LogLevel Level) ValidateShared(ServeOptions options, AppOptions? defaults = null)
     {
         var endpoints = options.Http.Select(value => EndpointParser.Parse("--http", value)).ToArray();
         if (options.Tabs is < 1 or > 256)
@@ -199,6 +202,7 @@ internal static class ServeCommand
 
         var (plan, level) = Validate(options);
         using var loggerFactory = HostLogging.Create(level, options.JsonLogs);
-        return await ServerRunner.RunAsync(async () => await LeanProxyServer.BindAsync(plan, loggerFactory).ConfigureAwait(false), loggerFactory.CreateLogger("LeanProxy"), stdout, stderr).ConfigureAwait(false);
+        return await ServerRunner.RunAsync(async () => await LeanProxyServer.BindAsync(plan, loggerFactory).ConfigureAwait(false),
+            loggerFactory.CreateLogger("LeanProxy"), stdout, stderr).ConfigureAwait(false);
     }
 }

@@ -10,16 +10,21 @@ internal sealed class ServeOptions
     [Value(0, MetaName = "APP", Required = false, HelpText = "Entry module file, or a folder whose index.js/index.mjs is the entry (or --store for a node).")]
     public string App { get; set; } = string.Empty;
 
-    [Option("store", HelpText = "Without APP: run as a node serving every app of this store (sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB; default $LEANPROXY_STORE). With APP: where its --kv values are kept.")]
+    [Option("store",
+        HelpText = "Without APP: run as a node serving every app of this store (sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB; default " +
+            "$LEANPROXY_STORE). With APP: where its --kv values are kept.")]
     public string? Store { get; set; }
 
-    [Option("kv", HelpText = "A KV namespace handed to the handler as env.BINDING (Workers KV's API; repeatable). Kept in APP/.leanproxy/state/kv.db, or in --store.")]
+    [Option("kv",
+        HelpText = "A KV namespace handed to the handler as env.BINDING (Workers KV's API; repeatable). Kept in APP/.leanproxy/state/kv.db, or in --store.")]
     public IEnumerable<string> Kv { get; set; } = [];
 
     [Option("domain", HelpText = "Node: apps are reached as NAME.DOMAIN (default localhost: http://NAME.localhost:PORT/ works with no DNS set-up).")]
     public string? Domain { get; set; }
 
-    [Option("admin", HelpText = "The operators' listener HOST:PORT: /healthz, /readyz, /metrics, the status page at /, and on a node the admin API (deploys, apps, KV); off unless given.")]
+    [Option("admin",
+        HelpText = "The operators' listener HOST:PORT: /healthz, /readyz, /metrics, the status page at /, and on a node the admin API (deploys, apps, KV); " +
+            "off unless given.")]
     public string? Admin { get; set; }
 
     [Option("admin-token-file", HelpText = "A file holding the admin API's bearer token (or $LEANPROXY_ADMIN_TOKEN); required unless --admin is on loopback.")]
@@ -28,7 +33,8 @@ internal sealed class ServeOptions
     [Option("max-tabs", HelpText = "Node: tabs of all apps together at most (default 4 per core); past it the least recently used app gives its tabs back.")]
     public int? MaxTabs { get; set; }
 
-    [Option("max-app-tabs", HelpText = "Node: tabs one app may grow to while its queue grows (default: number of cores, at least 2); back to --tabs when idle.")]
+    [Option("max-app-tabs",
+        HelpText = "Node: tabs one app may grow to while its queue grows (default: number of cores, at least 2); back to --tabs when idle.")]
     public int? MaxAppTabs { get; set; }
 
     [Option("idle-timeout", HelpText = "Node: an app (not deployed --warm) with no request for this many seconds gives its tabs back (default 300).")]
@@ -37,7 +43,9 @@ internal sealed class ServeOptions
     [Option("max-bundle", HelpText = "Node: the largest bundle a deploy may upload, in bytes (default 26214400 = 25 MiB); larger gets 413.")]
     public long? MaxBundle { get; set; }
 
-    [Option("http", HelpText = "HTTP/1.1 listener HOST:PORT calling fetch(request, env, ctx) (repeatable; port 0 = ephemeral). Default 127.0.0.1:8080 unless --tcp or --udp is given.")]
+    [Option("http",
+        HelpText = "HTTP/1.1 listener HOST:PORT calling fetch(request, env, ctx) (repeatable; port 0 = ephemeral). Default 127.0.0.1:8080 unless --tcp or " +
+            "--udp is given.")]
     public IEnumerable<string> Http { get; set; } = [];
 
     [Option("tcp", HelpText = "Raw TCP listener HOST:PORT calling connect(socket, env, ctx) once per connection (repeatable).")]
@@ -55,7 +63,9 @@ internal sealed class ServeOptions
     [Option("browser-url", HelpText = "Attach to a running Chromium (http://HOST:PORT or ws://…/devtools/browser/…) instead of launching one.")]
     public string? BrowserUrl { get; set; }
 
-    [Option("allow-net", HelpText = "HOST[:PORT] handlers may reach although it is loopback, private or link-local, e.g. db.internal:5432 (repeatable; public destinations need nothing).")]
+    [Option("allow-net",
+        HelpText = "HOST[:PORT] handlers may reach although it is loopback, private or link-local, e.g. db.internal:5432 (repeatable; public destinations " +
+            "need nothing).")]
     public IEnumerable<string> AllowNet { get; set; } = [];
 
     [Option("chrome-arg", HelpText = "An extra Chromium switch, e.g. --chrome-arg=--js-flags=--max-old-space-size=128 (repeatable).")]

@@ -9,7 +9,8 @@ namespace LeanProxy.Host.Cli;
 /// <summary><c>leanproxy tail NAME</c>: reads <c>GET /v1/apps/NAME/logs</c> (server-sent events) and prints each line as it comes.</summary>
 internal static class TailCommand
 {
-    public static async Task<int> RunAsync(TailOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken, Func<string, string?>? environment = null)
+    public static async Task<int> RunAsync(TailOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken, Func<string,
+        string?>? environment = null)
     {
         var json = options.Format switch
         {
@@ -23,7 +24,8 @@ internal static class TailCommand
         HttpResponseMessage response;
         try
         {
-            response = await client.GetAsync($"v1/apps/{Uri.EscapeDataString(options.Name)}/logs", HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            response = await client.GetAsync($"v1/apps/{Uri.EscapeDataString(options.Name)}/logs", HttpCompletionOption.ResponseHeadersRead,
+                cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

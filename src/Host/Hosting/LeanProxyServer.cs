@@ -108,7 +108,8 @@ internal sealed class LeanProxyServer : IServer, IAsyncDisposable
 
         if (_plan.AdminEndpoint is { } admin)
         {
-            var adminHttp = new HttpDriver(new LateHandler(() => _adminHandler, "starting"), new HttpListenerOptions { MaxConnections = 64 }, _loggerFactory.CreateLogger("LeanProxy.Admin"));
+            var adminHttp = new HttpDriver(new LateHandler(() => _adminHandler, "starting"), new HttpListenerOptions { MaxConnections = 64 },
+                _loggerFactory.CreateLogger("LeanProxy.Admin"));
             _admin = Bind("--admin", admin, () => SocketListener.Bind(admin, adminHttp, 64, logger));
         }
     }
@@ -184,7 +185,8 @@ internal sealed class LeanProxyServer : IServer, IAsyncDisposable
         {
             var status = new ServeStatus(this);
             var auth = new Ops.AdminAuth(_plan.AdminToken is { } token ? Ops.AdminAuth.Hash(token) : null);
-            _adminHandler = new Ops.AdminListener(status, new Ops.OpsEndpoints(status, auth).Start(), auth, new Ops.AppLogCalls(status, _stopping.Token), _loggerFactory.CreateLogger("LeanProxy.Admin"));
+            _adminHandler = new Ops.AdminListener(status, new Ops.OpsEndpoints(status, auth).Start(), auth, new Ops.AppLogCalls(status, _stopping.Token),
+                _loggerFactory.CreateLogger("LeanProxy.Admin"));
             _admin.Start();
         }
     }

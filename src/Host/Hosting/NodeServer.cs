@@ -72,7 +72,8 @@ internal sealed class NodeServer : IServer, IAsyncDisposable
 
     public Task<string> Failed => _browser?.Failed ?? new TaskCompletionSource<string>().Task;
 
-    /// <summary>Opens the store (not yet connected) and binds every listener; throws <see cref="ListenerBindException"/> or <see cref="ArgumentException"/>.</summary>
+    /// <summary>Opens the store (not yet connected) and binds every listener; throws
+    /// <see cref="ListenerBindException"/> or <see cref="ArgumentException"/>.</summary>
     public static async Task<NodeServer> BindAsync(NodePlan plan, ILoggerFactory loggerFactory)
     {
         var server = new NodeServer(plan, loggerFactory);
@@ -89,7 +90,8 @@ internal sealed class NodeServer : IServer, IAsyncDisposable
 
             if (plan.AdminEndpoint is { } admin)
             {
-                var adminHttp = new HttpDriver(new LateHandler(() => server.AdminHandler, "the node is starting"), new HttpListenerOptions { MaxBodyBytes = plan.Node.MaxBundleBytes, MaxConnections = 64 }, loggerFactory.CreateLogger("LeanProxy.Admin"));
+                var adminHttp = new HttpDriver(new LateHandler(() => server.AdminHandler, "the node is starting"),
+                    new HttpListenerOptions { MaxBodyBytes = plan.Node.MaxBundleBytes, MaxConnections = 64 }, loggerFactory.CreateLogger("LeanProxy.Admin"));
                 server._admin = LeanProxyServer.Bind("--admin", admin, () => SocketListener.Bind(admin, adminHttp, 64, logger));
             }
         }
@@ -125,7 +127,8 @@ internal sealed class NodeServer : IServer, IAsyncDisposable
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                throw new StoreStartException($"the store {store.Description} is unreachable ({ex.GetBaseException().Message}); gave up after {_plan.Node.StartRetryWindow.TotalSeconds:0} s.", ex);
+                throw new StoreStartException($"the store {store.Description} is unreachable ({ex.GetBaseException().Message}); gave up after " +
+                    $"{_plan.Node.StartRetryWindow.TotalSeconds:0} s.", ex);
             }
         }
 

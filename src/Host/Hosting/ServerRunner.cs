@@ -72,7 +72,9 @@ internal static class ServerRunner
             await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
             return 2;
         }
-        catch (Exception ex) when (ex is StoreStartException or ChromeNotFoundException or ChromeLaunchException or CdpClosedException or HttpRequestException or System.Net.WebSockets.WebSocketException)
+        catch (Exception ex) when (ex
+            is StoreStartException or ChromeNotFoundException or ChromeLaunchException or CdpClosedException or HttpRequestException
+                or System.Net.WebSockets.WebSocketException)
         {
             await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
             return 1;

@@ -56,7 +56,8 @@ internal sealed class LogRelay(ILogRelayStore store, ILogger logger) : IAsyncDis
 
     private async Task RefreshAsync()
     {
-        var tailed = (await store.TailedAppsAsync(DateTimeOffset.UtcNow.ToUnixTimeSeconds(), _stop.Token).ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
+        var tailed = (await store.TailedAppsAsync(DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            _stop.Token).ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
         foreach (var app in _tails.Keys.Where(a => !tailed.Contains(a)).ToList())
         {
             _tails[app].Dispose();

@@ -42,7 +42,8 @@ internal sealed partial class NodeApps
     private async Task StopIdleAsync()
     {
         var now = Environment.TickCount64;
-        foreach (var app in _apps.Values.Where(a => a.Running is { Outstanding: 0 } host && !a.Desired.Warm && now - host.LastActivity > _options.IdleTimeout.TotalMilliseconds))
+        foreach (var app in _apps.Values.Where(a => a.Running is { Outstanding: 0 } host && !a.Desired.Warm
+            && now - host.LastActivity > _options.IdleTimeout.TotalMilliseconds))
         {
             await StopHereAsync(app, $"idle for {_options.IdleTimeout.TotalSeconds:0} s").ConfigureAwait(false);
         }

@@ -67,8 +67,11 @@ internal sealed partial class NodeApps
     }
 
     /// <summary>A version's identity: its number, bundle, variables and KV bindings.</summary>
-    private static string Identity(StoredApp app) =>
-        $"{app.ActiveVersion}|{app.Sha256}|{string.Join('&', app.Variables.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => v.Key + "=" + v.Value))}|{string.Join(',', app.Kv)}";
+    private static string Identity(StoredApp app)
+    {
+        var variables = string.Join('&', app.Variables.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => v.Key + "=" + v.Value));
+        return $"{app.ActiveVersion}|{app.Sha256}|{variables}|{string.Join(',', app.Kv)}";
+    }
 
     /// <summary>An old version: requests that picked it just before the switch arrive, then it drains and stops.</summary>
     private async Task RetireAsync(AppHost host)

@@ -122,7 +122,8 @@ internal sealed partial class NodeApps : IAppHostSource, IAsyncDisposable
         }
     }
 
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031", Justification = "Any failure of the store is logged and retried with a backoff; the follower never stops.")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031",
+        Justification = "Any failure of the store is logged and retried with a backoff; the follower never stops.")]
     private async Task FollowAsync(CancellationToken cancellationToken)
     {
         var backoff = TimeSpan.Zero;
@@ -163,7 +164,8 @@ internal sealed partial class NodeApps : IAppHostSource, IAsyncDisposable
     }
 
     /// <summary>Applies one app's change: a new active version (started here only if the app runs here), or a delete.</summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000", Justification = "The new version's host goes to the router; the old one is retired (disposed) once drained.")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000",
+        Justification = "The new version's host goes to the router; the old one is retired (disposed) once drained.")]
     private async Task ApplyAsync(StoredApp change)
     {
         if (change.Deleted)

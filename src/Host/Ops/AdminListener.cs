@@ -33,7 +33,8 @@ internal sealed class AdminListener(INodeStatus status, OpsEndpoints ops, AdminA
                 return AdminResponses.Json(200, new Health("ok"), AdminJsonContext.Default.Health);
             case "/readyz" when request.KnownMethod is Listener.HttpMethod.Get or Listener.HttpMethod.Head:
                 var reasons = status.NotReady();
-                return AdminResponses.Json(reasons.Count == 0 ? 200 : 503, new Readiness(reasons.Count == 0, reasons, status.Revision), AdminJsonContext.Default.Readiness);
+                return AdminResponses.Json(reasons.Count == 0 ? 200 : 503, new Readiness(reasons.Count == 0, reasons, status.Revision),
+                    AdminJsonContext.Default.Readiness);
         }
 
         if (await ops.TryHandleAsync(request, path, cancellationToken).ConfigureAwait(false) is { } operations)
@@ -71,10 +72,12 @@ internal sealed class AppLogCalls(INodeStatus status, CancellationToken stopping
         var apps = status.Apps();
         return ValueTask.FromResult(path.Split('/') switch
         {
-            ["", "v1", "apps", var name, "logs"] when request.KnownMethod is Listener.HttpMethod.Get && apps.Any(a => a.Name == name) => LogStreams.Local(name, stopping),
+            ["", "v1", "apps", var name, "logs"] when request.KnownMethod is Listener.HttpMethod.Get && apps.Any(a => a.Name == name) => LogStreams.Local(name,
+                stopping),
             ["", "v1", "apps", var name, "logs"] when request.KnownMethod is Listener.HttpMethod.Get =>
                 AdminResponses.Error(404, "no_such_app", $"This server serves {string.Join(", ", apps.Select(a => a.Name))}, not {name}."),
-            _ => AdminResponses.Error(404, "not_found", $"No such endpoint: {path} (serve APP's admin listener has /healthz, /readyz, /metrics, / and /v1/apps/NAME/logs)."),
+            _ => AdminResponses.Error(404, "not_found",
+                $"No such endpoint: {path} (serve APP's admin listener has /healthz, /readyz, /metrics, / and /v1/apps/NAME/logs)."),
         });
     }
 }

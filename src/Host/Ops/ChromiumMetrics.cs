@@ -9,7 +9,8 @@ namespace LeanProxy.Host.Ops;
 /// </summary>
 internal static class ChromiumMetrics
 {
-    private static readonly Gauge Cpu = Prometheus.Metrics.CreateGauge("leanproxy_chromium_cpu_seconds_total", "CPU time of Chromium's processes (browser, renderers, helpers) now running.");
+    private static readonly Gauge Cpu = Prometheus.Metrics.CreateGauge("leanproxy_chromium_cpu_seconds_total",
+        "CPU time of Chromium's processes (browser, renderers, helpers) now running.");
     private static readonly Gauge Pss = Prometheus.Metrics.CreateGauge("leanproxy_chromium_pss_bytes", "Proportional set size of Chromium's processes.");
     private static readonly Gauge Processes = Prometheus.Metrics.CreateGauge("leanproxy_chromium_processes", "Chromium's processes now running.");
     private static readonly Gauge HostPss = Prometheus.Metrics.CreateGauge("leanproxy_host_pss_bytes", "Proportional set size of this process.");

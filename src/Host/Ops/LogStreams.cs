@@ -140,7 +140,8 @@ internal static class LogStreams
                 catch (Exception ex) when (ex is not OperationCanceledException && !failing)
                 {
                     failing = true;
-                    body.TryWrite(TailFormat.Event(TailFormat.Json(new TailLine(DateTimeOffset.UtcNow, app, "notice", -1, "the store is unreachable; lines from other nodes wait: " + ex.GetBaseException().Message))));
+                    body.TryWrite(TailFormat.Event(TailFormat.Json(new TailLine(DateTimeOffset.UtcNow, app, "notice", -1,
+                        "the store is unreachable; lines from other nodes wait: " + ex.GetBaseException().Message))));
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

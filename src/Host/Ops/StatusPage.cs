@@ -29,18 +29,22 @@ internal static class StatusPage
         html.Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"5\">")
             .Append("<title>LeanProxy — ").Append(E(NodeIdentity.Name)).Append("</title><style>").Append(Style).Append("</style></head><body>");
         html.Append("<h1>LeanProxy ").Append(node.Mode == "node" ? "node " : "app server ").Append(E(NodeIdentity.Name)).Append("</h1><dl>");
-        Row(html, "ready", notReady.Count == 0 ? "<span class=\"ok\" id=\"ready\">ready</span>" : "<span class=\"bad\" id=\"ready\">not ready: " + E(string.Join("; ", notReady)) + "</span>");
+        Row(html, "ready",
+            notReady.Count == 0 ? "<span class=\"ok\" id=\"ready\">ready</span>" : "<span class=\"bad\" id=\"ready\">not ready: " + E(string.Join("; ",
+                notReady)) + "</span>");
         Row(html, "store", node.Store is null ? "<span class=\"muted\">none</span>" : E(node.Store));
         using var self = Process.GetCurrentProcess();
         Row(html, "up", E(Uptime(DateTime.Now - self.StartTime)));
         var (cpu, pss, processes) = ChromiumMetrics.Read();
-        Row(html, "host", E(string.Create(CultureInfo.InvariantCulture, $"{self.TotalProcessorTime.TotalSeconds:0.0} s CPU, {self.WorkingSet64 / 1048576.0:0} MB resident")));
+        Row(html, "host",
+            E(string.Create(CultureInfo.InvariantCulture, $"{self.TotalProcessorTime.TotalSeconds:0.0} s CPU, {self.WorkingSet64 / 1048576.0:0} MB resident")));
         Row(html, "chromium", processes == 0
             ? "<span class=\"muted\">not measured (attached browser)</span>"
             : E(string.Create(CultureInfo.InvariantCulture, $"{processes} processes, {cpu:0.0} s CPU, {pss:0} MB PSS")));
         html.Append("</dl>");
 
-        html.Append("<h2>Apps</h2><table id=\"apps\"><tr><th>app</th><th>version</th><th>tabs</th><th>queue</th><th>req/s</th><th>p50 ms</th><th>p99 ms</th><th>5xx</th></tr>");
+        html.Append("<h2>Apps</h2><table id=\"apps\"><tr><th>app</th><th>version</th><th>tabs</th><th>queue</th><th>req/s</th><th>p50 ms</th><th>p99 " +
+            "ms</th><th>5xx</th></tr>");
         var running = EngineMetrics.Running;
         var apps = node.Apps();
         foreach (var app in apps)

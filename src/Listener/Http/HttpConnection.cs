@@ -10,7 +10,8 @@ namespace LeanProxy.Listener.Http;
 /// calls the handler and writes responses in order. Responses to pipelined requests are flushed once per batch:
 /// the writer is only flushed when no further complete request is already buffered or the handler goes async.
 /// </summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "RunAsync is the whole life of a connection object; its finally returns the body buffer.")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001",
+    Justification = "RunAsync is the whole life of a connection object; its finally returns the body buffer.")]
 internal sealed class HttpConnection(StreamConnection connection, IProxyRequestHandler handler, HttpListenerOptions options, ILogger logger)
 {
     private static readonly byte[] ContinueLine = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
@@ -316,12 +317,14 @@ internal sealed class HttpConnection(StreamConnection connection, IProxyRequestH
         return keepAlive;
     }
 
-    private async ValueTask<bool> WriteStreamingAsync(ProxyResponse response, System.Threading.Channels.ChannelReader<ReadOnlyMemory<byte>> stream, bool keepAlive)
+    private async ValueTask<bool> WriteStreamingAsync(ProxyResponse response, System.Threading.Channels.ChannelReader<ReadOnlyMemory<byte>> stream,
+        bool keepAlive)
     {
         // HTTP/1.0 has no chunked coding: the body ends when the connection closes.
         var chunked = _request.Version == HttpVersion.Http11;
         keepAlive &= chunked;
-        HttpResponseWriter.WriteHead(_writer, response.StatusCode, response.ReasonPhrase, response.Headers, -1, !keepAlive, suppressLength: !chunked, options.ServerHeader);
+        HttpResponseWriter.WriteHead(_writer, response.StatusCode, response.ReasonPhrase, response.Headers, -1, !keepAlive, suppressLength: !chunked,
+            options.ServerHeader);
         await FlushAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {

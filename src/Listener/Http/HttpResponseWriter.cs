@@ -134,7 +134,8 @@ public static class HttpResponseWriter
 
     /// <summary>CR, LF and NUL can never reach the wire inside a field (response splitting).</summary>
     private static string Sanitize(string value) =>
-        value.AsSpan().IndexOfAny('\r', '\n', '\0') < 0 ? value : value.Replace("\r", "", StringComparison.Ordinal).Replace("\n", "", StringComparison.Ordinal).Replace("\0", "", StringComparison.Ordinal);
+        value.AsSpan().IndexOfAny('\r', '\n', '\0') < 0 ? value : value.Replace("\r", "", StringComparison.Ordinal).Replace("\n", "",
+            StringComparison.Ordinal).Replace("\0", "", StringComparison.Ordinal);
 
     private static void Write(IBufferWriter<byte> writer, ReadOnlySpan<byte> bytes)
     {

@@ -50,7 +50,8 @@ public sealed class UdpListener : IAsyncDisposable
     public long Dropped => Volatile.Read(ref _dropped);
 
     /// <summary>Binds the socket; datagrams wait in the kernel's buffer until <see cref="Start"/>. Throws when the address is in use.</summary>
-    public static UdpListener Bind(IPEndPoint endPoint, IDatagramDriver driver, int maxInFlight = 1024, ILogger? logger = null, TimeSpan? dropReportInterval = null)
+    public static UdpListener Bind(IPEndPoint endPoint, IDatagramDriver driver, int maxInFlight = 1024, ILogger? logger = null,
+        TimeSpan? dropReportInterval = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxInFlight, 1);
         var socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
