@@ -4,13 +4,6 @@ using LeanProxy.Listener;
 
 namespace LeanProxy.Engine.Apps;
 
-/// <summary>Where a router finds an app host it does not have yet (a node starts apps on their first request).</summary>
-public interface IAppHostSource
-{
-    /// <summary>The app host for <paramref name="name"/>, started if need be; null when there is no such app.</summary>
-    ValueTask<AppHost?> GetAsync(string name, CancellationToken cancellationToken);
-}
-
 /// <summary>
 /// The HTTP listener's handler: picks the app host for each request. <c>serve APP</c> routes everything to its one app
 /// host; a node routes by <c>Host: NAME.DOMAIN[:port]</c> to the app NAME, asks its <see cref="IAppHostSource"/> for
@@ -133,30 +126,5 @@ public sealed class AppRouter : IProxyRequestHandler
 
         length = host.Length - domainSuffix.Length;
         return AppNames.IsValid(name[..length]);
-    }
-}
-
-/// <summary>An app exists but cannot be started now (its store is unreachable, the node's tab budget is spent…).</summary>
-public sealed class AppUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
-
-/// <summary>App names: DNS labels, <c>^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$</c>.</summary>
-public static class AppNames
-{
-    public static bool IsValid(ReadOnlySpan<char> name)
-    {
-        if (name.Length is 0 or > 63 || name[0] == '-' || name[^1] == '-')
-        {
-            return false;
-        }
-
-        foreach (var c in name)
-        {
-            if (c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '-'))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 }

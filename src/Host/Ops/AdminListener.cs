@@ -5,13 +5,6 @@ using Microsoft.Extensions.Logging;
 
 namespace LeanProxy.Host.Ops;
 
-/// <summary>The <c>/v1/*</c> calls an admin listener serves once the caller passed its token check.</summary>
-internal interface IAdminCalls
-{
-    /// <summary><paramref name="path"/> starts with <c>/v1/</c>; <paramref name="query"/> is what follows '?' (empty when none).</summary>
-    ValueTask<ProxyResponse> HandleAsync(ProxyRequest request, string path, string query, CancellationToken cancellationToken);
-}
-
 /// <summary>
 /// An admin listener (<c>--admin HOST:PORT</c>), a node's or a single app's: the probes (<c>/healthz</c>,
 /// <c>/readyz</c>, no token), what operators read (<see cref="OpsEndpoints"/>), and the <c>/v1/*</c> calls — a node's
@@ -61,23 +54,5 @@ internal sealed class AdminListener(INodeStatus status, OpsEndpoints ops, AdminA
         }
 
         return await calls.HandleAsync(request, path, query, cancellationToken).ConfigureAwait(false);
-    }
-}
-
-/// <summary>The <c>/v1/*</c> calls of <c>serve APP --admin</c>: the app's live log (<c>GET /v1/apps/NAME/logs</c>).</summary>
-internal sealed class AppLogCalls(INodeStatus status, CancellationToken stopping) : IAdminCalls
-{
-    public ValueTask<ProxyResponse> HandleAsync(ProxyRequest request, string path, string query, CancellationToken cancellationToken)
-    {
-        var apps = status.Apps();
-        return ValueTask.FromResult(path.Split('/') switch
-        {
-            ["", "v1", "apps", var name, "logs"] when request.KnownMethod is Listener.HttpMethod.Get && apps.Any(a => a.Name == name) => LogStreams.Local(name,
-                stopping),
-            ["", "v1", "apps", var name, "logs"] when request.KnownMethod is Listener.HttpMethod.Get =>
-                AdminResponses.Error(404, "no_such_app", $"This server serves {string.Join(", ", apps.Select(a => a.Name))}, not {name}."),
-            _ => AdminResponses.Error(404, "not_found",
-                $"No such endpoint: {path} (serve APP's admin listener has /healthz, /readyz, /metrics, / and /v1/apps/NAME/logs)."),
-        });
     }
 }

@@ -3,23 +3,6 @@ using System.Threading.Channels;
 namespace LeanProxy.Engine.Metrics;
 
 /// <summary>
-/// One line of an app's live log (<c>leanproxy tail</c>): a request (method, path, status, duration, tab), its
-/// console output, or an error (uncaught, or a handler's failure).
-/// </summary>
-public sealed record TailLine(DateTimeOffset At, string App, string Kind, int Tab, string Text, string? Method = null, string? Path = null, int Status = 0,
-    double Milliseconds = 0)
-{
-    /// <summary>The node that produced it.</summary>
-    public string Node { get; init; } = NodeIdentity.Name;
-}
-
-/// <summary>This node's name in live logs and on the status page: $LEANPROXY_NODE_NAME, else the host name (a pod's name in Kubernetes).</summary>
-public static class NodeIdentity
-{
-    public static string Name { get; } = Environment.GetEnvironmentVariable("LEANPROXY_NODE_NAME") is { Length: > 0 } name ? name : Environment.MachineName;
-}
-
-/// <summary>
 /// A reader of an app's live log. Bounded: when it falls behind, new lines are dropped and counted
 /// (<see cref="TakeDropped"/>) — a slow reader never slows the node nor makes it buffer without bound.
 /// </summary>
