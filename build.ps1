@@ -76,7 +76,13 @@ switch ($verb) {
     Confirm-Chromium
     Confirm-Postgres
     Invoke-Step 'dotnet' @('build', 'LeanProxy.sln', '-c', 'Release', '-v', 'quiet', '-nologo')
-    Invoke-Step 'dotnet' @('test', 'LeanProxy.sln', '-c', 'Release', '--no-build', '-v', 'quiet', '-nologo', '--logger', 'console;verbosity=normal')
+    # The integration tests run the binary that ships (single-file, self-contained, trimmed), not the build's dll.
+    Invoke-Step 'dotnet' @('publish', 'src/Host/LeanProxy.Host.csproj', '-c', 'Release', '-o', 'out', '-v', 'quiet', '-nologo')
+    $binary = Join-Path $PWD 'out/leanproxy'
+    if ($IsWindows) { $binary += '.exe' }
+    $env:LEANPROXY_TEST_BINARY = $binary
+    # Anything after `test` goes to dotnet test, e.g. --filter "TestCategory!=Soak&TestCategory!=Registry".
+    Invoke-Step 'dotnet' (@('test', 'LeanProxy.sln', '-c', 'Release', '--no-build', '-v', 'quiet', '-nologo', '--logger', 'console;verbosity=normal') + $rest)
   }
   'publish' {
     Invoke-Step 'dotnet' @('publish', 'src/Host/LeanProxy.Host.csproj', '-c', 'Release', '-o', 'out', '-nologo')

@@ -103,7 +103,7 @@ ensure_packages() {
 usage() {
   cat >&2 <<'MSG'
 usage: ./build.sh run [APP] [-- serve options]   build and serve APP (default examples/hello) on 127.0.0.1:8080
-       ./build.sh test                           build everything and run every test (real Chromium included)
+       ./build.sh test [dotnet test args]        build everything and run every test (real Chromium included)
        ./build.sh publish                        single-file, self-contained binary at out/leanproxy
        ./build.sh bench [BenchmarkDotNet args]   run the micro-benchmarks (bench/LeanProxy.Benchmarks)
 MSG
@@ -132,7 +132,8 @@ case "$verb" in
     # The integration tests run the binary that ships (single-file, self-contained, trimmed), not the build's dll.
     run dotnet publish src/Host/LeanProxy.Host.csproj -c Release -o out -v quiet -nologo
     export LEANPROXY_TEST_BINARY="$PWD/out/leanproxy"
-    run dotnet test LeanProxy.sln -c Release --no-build -v quiet -nologo --logger "console;verbosity=normal"
+    # Anything after `test` goes to dotnet test, e.g. --filter "TestCategory!=Soak&TestCategory!=Registry" (CI passes nothing).
+    run dotnet test LeanProxy.sln -c Release --no-build -v quiet -nologo --logger "console;verbosity=normal" "$@"
     ;;
   publish)
     run dotnet publish src/Host/LeanProxy.Host.csproj -c Release -o out -nologo

@@ -1,5 +1,4 @@
 using System.Buffers;
-using LeanProxy.Cdp;
 using LeanProxy.Engine.Apps;
 using LeanProxy.Listener;
 using LeanProxy.Listener.Http;

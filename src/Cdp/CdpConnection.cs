@@ -1,9 +1,7 @@
 using LeanProxy.Buffers;
-using System.Collections.Concurrent;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using LeanProxy.Cdp.Protocol;
 using LeanProxy.Cdp.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using LeanProxy.Cdp.Launch;
 using LeanProxy.Cdp.Protocol;

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using LeanProxy.Host;
 using LeanProxy.Host.Bench;
 using LeanProxy.Host.Cli;
 

@@ -1,5 +1,4 @@
 using LeanProxy.Engine.Apps;
-using LeanProxy.Host;
 using LeanProxy.Host.Cli;
 
 namespace LeanProxy.Host.Tests;

@@ -1,5 +1,4 @@
 using System.Formats.Tar;
-using System.Net;
 using LeanProxy.Tests.Shared;
 
 namespace LeanProxy.Integration.Tests;

@@ -1,6 +1,4 @@
-using System.Text;
 using System.Threading.Channels;
-using LeanProxy.Listener;
 using LeanProxy.Listener.Http;
 
 namespace LeanProxy.Listener.Tests;

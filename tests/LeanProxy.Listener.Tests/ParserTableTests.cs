@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text;
-using LeanProxy.Listener;
 using LeanProxy.Listener.Http;
 
 namespace LeanProxy.Listener.Tests;

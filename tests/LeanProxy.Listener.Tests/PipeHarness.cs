@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
-using LeanProxy.Listener;
 using LeanProxy.Listener.Http;
 
 namespace LeanProxy.Listener.Tests;

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using LeanProxy.Listener;
 using LeanProxy.Listener.Http;
 
 namespace LeanProxy.Listener.Tests;

@@ -12,13 +12,3 @@ internal sealed class KvReplyItem(int callId, bool ok, byte[] resultJson) : TabI
 
     public override void Write(Utf8JsonWriter writer) => HostMessageWriter.WriteKvReply(writer, Id, ok, resultJson);
 }
-
-/// <summary>A KV value changed: the page drops what it cached of it (<see cref="HostMessageKind.KvInvalidate"/>).</summary>
-internal sealed class KvInvalidateItem(string? binding, byte[]? key) : TabItem(0)
-{
-    public override int PayloadLength => key?.Length ?? 0;
-
-    public override bool IsRepeatable => true;
-
-    public override void Write(Utf8JsonWriter writer) => HostMessageWriter.WriteKvInvalidate(writer, binding, key);
-}

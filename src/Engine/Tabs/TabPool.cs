@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using LeanProxy.Cdp;
 using LeanProxy.Engine.Apps;
-using LeanProxy.Engine.Pages;
 using LeanProxy.Listener;
 
 namespace LeanProxy.Engine.Tabs;
