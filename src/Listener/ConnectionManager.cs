@@ -47,21 +47,7 @@ public sealed class ConnectionManager : IDisposable
     }
 
     /// <summary>Waits until every connection has closed or the timeout passes; false on timeout.</summary>
-    public async Task<bool> WaitForDrainAsync(TimeSpan timeout)
-    {
-        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        while (!_connections.IsEmpty)
-        {
-            if (Environment.TickCount64 > deadline)
-            {
-                return false;
-            }
-
-            await Task.Delay(20).ConfigureAwait(false);
-        }
-
-        return true;
-    }
+    public Task<bool> WaitForDrainAsync(TimeSpan timeout) => Polling.UntilAsync(() => _connections.IsEmpty, timeout);
 
     /// <summary>Aborts every remaining connection (after a drain timed out).</summary>
     public void AbortAll()

@@ -40,4 +40,7 @@ internal static partial class ListenerLog
 
     [LoggerMessage(12, LogLevel.Error, "UDP {EndPoint}: driver {Driver} failed")]
     public static partial void DatagramDriverFailed(ILogger logger, string endPoint, string driver, Exception exception);
+
+    [LoggerMessage(13, LogLevel.Error, "Background work failed: {What}")]
+    public static partial void BackgroundFailed(ILogger logger, string what, Exception exception);
 }

@@ -60,12 +60,10 @@ public sealed class ProxyRequest
     }
 
     /// <summary>The client's IP address as text (IPv4-mapped IPv6 shown as IPv4); made once per connection.</summary>
-    public string RemoteAddress => _remoteAddress ??= _remoteEndPoint is IPEndPoint ip
-        ? (ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address).ToString()
-        : string.Empty;
+    public string RemoteAddress => _remoteAddress ??= Addresses.Text(_remoteEndPoint);
 
     /// <summary>The client's port, or 0.</summary>
-    public int RemotePort => (_remoteEndPoint as IPEndPoint)?.Port ?? 0;
+    public int RemotePort => Addresses.Port(_remoteEndPoint);
 
     private EndPoint? _remoteEndPoint;
     private string? _remoteAddress;

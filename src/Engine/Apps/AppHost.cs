@@ -267,9 +267,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
     }
 
     /// <summary>The client's address as text (IPv4-mapped IPv6 shown as IPv4) and port, as a request's ctx has them.</summary>
-    private static (string Address, int Port) Describe(EndPoint? endPoint) => endPoint is IPEndPoint ip
-        ? ((ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address).ToString(), ip.Port)
-        : (string.Empty, 0);
+    private static (string Address, int Port) Describe(EndPoint? endPoint) => (Addresses.Text(endPoint), Addresses.Port(endPoint));
 
     /// <summary>Waits (bounded) for requests in flight, then closes the tabs and the page server.</summary>
     public async Task StopAsync(TimeSpan drain)

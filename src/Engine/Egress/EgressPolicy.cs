@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using LeanProxy.Listener;
 
 namespace LeanProxy.Engine.Egress;
 
@@ -31,11 +32,7 @@ public sealed class EgressPolicy(IReadOnlyList<AllowedDestination> allowed)
     /// <summary>What kind of address this is when handlers may not reach it (null: a public address).</summary>
     public static string? WhyRefused(IPAddress address)
     {
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-
+        address = Addresses.Unmapped(address);
         if (IPAddress.IsLoopback(address))
         {
             return "a loopback address";

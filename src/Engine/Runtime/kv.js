@@ -7,7 +7,7 @@
 // store's log within about a second: HostMessage.KvInvalidate, which a batch handles before its requests), and an
 // answer that crossed a change on its way is not kept. cacheTtl (default 60 s, as in Workers) bounds how long an
 // entry is used without asking, whatever happens to the log.
-import { BodyEncoding, decodeData, decoder, encoder, isAscii, toBase64 } from "./protocol.js";
+import { decodeData, decoder, encodeBytes, encoder } from "./protocol.js";
 
 const KEY_LIMIT = 512;
 const VALUE_LIMIT = 25 * 1024 * 1024;
@@ -237,7 +237,7 @@ export class KvNamespace {
       }
       expiration = now + Math.floor(ttl);
     }
-    const [data, encoding] = isAscii(bytes) ? [decoder.decode(bytes), BodyEncoding.Text] : [toBase64(bytes), BodyEncoding.Base64];
+    const [data, encoding] = encodeBytes(bytes);
     await call(this.#binding, "put", [name, data, encoding, metadata, expiration]);
   }
 

@@ -67,9 +67,15 @@ export function isAscii(bytes) {
   return true;
 }
 
-// Bytes as the two elements [data, BodyEncoding] of a message: text when ASCII, else base64.
+// Bytes as the two elements [data, BodyEncoding] of a message: text when ASCII (Chromium escapes every other
+// character in CDP output), else base64. The one place that chooses.
+export function encodeBytes(bytes) {
+  return isAscii(bytes) ? [decoder.decode(bytes), BodyEncoding.Text] : [toBase64(bytes), BodyEncoding.Base64];
+}
+
+// A message whose last two elements are bytes: [kind, id, data, BodyEncoding].
 export function dataMessage(kind, id, bytes) {
-  return isAscii(bytes) ? [kind, id, decoder.decode(bytes), BodyEncoding.Text] : [kind, id, toBase64(bytes), BodyEncoding.Base64];
+  return [kind, id, ...encodeBytes(bytes)];
 }
 
 // The bytes of a [data, BodyEncoding] pair from the host.

@@ -1,7 +1,7 @@
 // Response bodies: whole when they are complete soon, else streamed to the host with flow control.
 import { post } from "./channel.js";
 import { nativeClearTimeout, nativeSetTimeout } from "./limits.js";
-import { BodyEncoding, PageMessage, dataMessage, decoder, isAscii, toBase64 } from "./protocol.js";
+import { BodyEncoding, PageMessage, dataMessage, encodeBytes } from "./protocol.js";
 
 // A whole response: head is [status, statusText, [name, value, ...]].
 export function responseMessage(id, head, body) {
@@ -9,9 +9,7 @@ export function responseMessage(id, head, body) {
   if (typeof body === "string") return [PageMessage.Response, id, ...head, body, BodyEncoding.Text];
   const bytes = body instanceof ArrayBuffer ? new Uint8Array(body) : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
   if (bytes.length === 0) return [PageMessage.Response, id, ...head, null, BodyEncoding.None];
-  return isAscii(bytes)
-    ? [PageMessage.Response, id, ...head, decoder.decode(bytes), BodyEncoding.Text]
-    : [PageMessage.Response, id, ...head, toBase64(bytes), BodyEncoding.Base64];
+  return [PageMessage.Response, id, ...head, ...encodeBytes(bytes)];
 }
 
 // A body that is complete within STREAM_AFTER_MS and STREAM_AFTER_BYTES goes back whole (with Content-Length); one

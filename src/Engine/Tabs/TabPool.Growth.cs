@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using LeanProxy.Cdp;
 using LeanProxy.Engine.Apps;
+using LeanProxy.Listener;
 
 namespace LeanProxy.Engine.Tabs;
 
@@ -135,11 +136,7 @@ internal sealed partial class TabPool
 
     private async Task CloseWhenDoneAsync(Tab tab)
     {
-        var deadline = App.Now + (long)App.Options.RequestTimeout.TotalMilliseconds;
-        while (tab.Outstanding > 0 && !tab.IsDead && App.Now < deadline)
-        {
-            await Task.Delay(20).ConfigureAwait(false);
-        }
+        await Polling.UntilAsync(() => tab.Outstanding <= 0 || tab.IsDead, App.Options.RequestTimeout, () => App.Now).ConfigureAwait(false);
 
         await tab.CloseAsync().ConfigureAwait(false);
     }

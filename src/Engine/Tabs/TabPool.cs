@@ -304,14 +304,10 @@ internal sealed partial class TabPool : ITabOwner, IAsyncDisposable
     }
 
     /// <summary>Waits until no call is outstanding in any tab, or the timeout passes.</summary>
-    public async Task DrainAsync(TimeSpan timeout)
+    public Task DrainAsync(TimeSpan timeout)
     {
         _stopping = true;
-        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        while (Environment.TickCount64 < deadline && Outstanding > 0)
-        {
-            await Task.Delay(20).ConfigureAwait(false);
-        }
+        return Polling.UntilAsync(() => Outstanding <= 0, timeout);
     }
 
     public async ValueTask DisposeAsync()

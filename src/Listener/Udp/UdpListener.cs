@@ -163,11 +163,7 @@ public sealed class UdpListener : IAsyncDisposable
             await _receiveLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
-        var deadline = Environment.TickCount64 + (long)drain.TotalMilliseconds;
-        while (Volatile.Read(ref _inFlight) > 0 && Environment.TickCount64 < deadline)
-        {
-            await Task.Delay(20, CancellationToken.None).ConfigureAwait(false);
-        }
+        await Polling.UntilAsync(() => Volatile.Read(ref _inFlight) == 0, drain).ConfigureAwait(false);
 
         await _report.DisposeAsync().ConfigureAwait(false);
         ReportDrops();
