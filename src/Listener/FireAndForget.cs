@@ -35,17 +35,6 @@ public static class FireAndForget
             TaskScheduler.Default);
     }
 
-    /// <summary>Observes <paramref name="task"/> as <see cref="Run(Task, ILogger, string)"/> does.</summary>
-    public static void Run(ValueTask task, ILogger logger, string what)
-    {
-        if (task.IsCompletedSuccessfully)
-        {
-            return;
-        }
-
-        Run(task.AsTask(), logger, what);
-    }
-
     private static void Observe(Task task, ILogger logger, string what)
     {
         if (task.Exception is { } failure)

@@ -1,9 +1,10 @@
-using LeanProxy.Cdp;
 using LeanProxy.Cdp.Launch;
 using LeanProxy.Cdp.Protocol;
+using LeanProxy.Cdp;
 using LeanProxy.Engine.Apps;
-using Microsoft.Extensions.Logging;
+using LeanProxy.Listener;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 
 namespace LeanProxy.Engine.Browser;
 
@@ -62,7 +63,7 @@ public sealed class BrowserHost : IAsyncDisposable
         loggerFactory ??= NullLoggerFactory.Instance;
         var browser = await OpenAsync(options, loggerFactory, cancellationToken).ConfigureAwait(false);
         var host = new BrowserHost(options, browser, loggerFactory);
-        _ = host.SuperviseAsync();
+        FireAndForget.Run(host.SuperviseAsync(), host._logger, "supervising the browser");
         return host;
     }
 
@@ -96,6 +97,7 @@ public sealed class BrowserHost : IAsyncDisposable
             {
                 launch.ExtraArguments.Add(argument);
             }
+
             browser = await ChromeLauncher.LaunchAsync(launch, loggerFactory, cancellationToken).ConfigureAwait(false);
         }
 
@@ -117,6 +119,20 @@ public sealed class BrowserHost : IAsyncDisposable
     }
 
     private async Task SuperviseAsync()
+    {
+        try
+        {
+            await FollowAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // Not one of the failures a relaunch handles: the server must not run on without its browser's supervision.
+            _failed.TrySetResult("supervising the browser failed: " + ex.Message);
+            throw;
+        }
+    }
+
+    private async Task FollowAsync()
     {
         while (true)
         {

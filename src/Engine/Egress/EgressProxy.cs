@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using System.Text;
+using LeanProxy.Listener;
 using Microsoft.Extensions.Logging;
 
 namespace LeanProxy.Engine.Egress;
@@ -76,7 +77,7 @@ internal sealed class EgressProxy : IAsyncDisposable
                 return;
             }
 
-            _ = HandleAsync(client);
+            FireAndForget.Run(HandleAsync(client), _logger, "an egress connection");
         }
     }
 

@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using LeanProxy.Engine.Tabs;
+using LeanProxy.Listener;
 using LeanProxy.Store;
 using Microsoft.Extensions.Logging;
 
@@ -65,7 +66,7 @@ internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
             return;
         }
 
-        _ = RunAsync(tab, document);
+        FireAndForget.Run(RunAsync(tab, document), logger, "a KV call");
     }
 
     /// <summary>

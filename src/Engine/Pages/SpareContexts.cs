@@ -1,6 +1,7 @@
 using System.Text.Json;
 using LeanProxy.Cdp;
 using LeanProxy.Engine.Browser;
+using LeanProxy.Listener;
 using Microsoft.Extensions.Logging;
 
 namespace LeanProxy.Engine.Pages;
@@ -66,7 +67,7 @@ public sealed class SpareContexts(BrowserHost browser, ILoggerFactory loggerFact
         var taken = TakeReady();
         if (taken is not null && !taken.IsUsable(browser))
         {
-            _ = taken.DisposeAsync().AsTask();
+            FireAndForget.Run(taken.DisposeAsync().AsTask(), _logger, "disposing a prepared context");
             taken = null;
         }
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using LeanProxy.Engine.Pages;
 using LeanProxy.Engine.Raw;
+using LeanProxy.Listener;
 
 namespace LeanProxy.Engine.Tabs;
 
@@ -118,7 +119,7 @@ internal sealed class BatchSender
 
                 Metrics.EngineMetrics.BatchItems.Observe(batch.Count);
 
-                _ = SendAsync(batch);
+                FireAndForget.Run(SendAsync(batch), _tab.App.Logger, "sending a batch");
             }
         }
     }

@@ -1,5 +1,6 @@
 using LeanProxy.Engine.Apps;
 using LeanProxy.Engine.Pages;
+using LeanProxy.Listener;
 
 namespace LeanProxy.Engine.Tabs;
 
@@ -56,7 +57,7 @@ internal sealed class Tab
     {
         var tab = new Tab(app, index, owner);
         tab._page = await app.Pages.OpenAsync(tab, cancellationToken).ConfigureAwait(false);
-        _ = tab.WatchAsync();
+        FireAndForget.Run(tab.WatchAsync(), app.Logger, "watching a tab for its end");
         return tab;
     }
 

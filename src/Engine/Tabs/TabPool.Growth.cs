@@ -47,7 +47,7 @@ internal sealed partial class TabPool
             return;
         }
 
-        _ = GrowAsync(slot);
+        FireAndForget.Run(GrowAsync(slot), App.Logger, "adding a tab");
     }
 
     private async Task GrowAsync(int slot)
@@ -130,7 +130,7 @@ internal sealed partial class TabPool
 
         GiveExtra();
         EngineLog.TabRemoved(App.Logger, App.Name, tab.Index, why, LiveTabs);
-        _ = CloseWhenDoneAsync(tab);
+        FireAndForget.Run(CloseWhenDoneAsync(tab), App.Logger, "closing an extra tab");
         return true;
     }
 

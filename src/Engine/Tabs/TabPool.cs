@@ -100,13 +100,14 @@ internal sealed partial class TabPool : ITabOwner, IAsyncDisposable
         FlushWaiting();
         for (var slot = 1; slot < App.Options.Tabs; slot++)
         {
-            _ = TakeSlotAsync(slot, OpenTabAsync(cancellationToken));
+            FireAndForget.Run(TakeSlotAsync(slot, OpenTabAsync(cancellationToken)), App.Logger, "opening a tab");
         }
 
         // The spare is not needed to serve: start it once the first requests had the machine to themselves.
         if (App.Options.WarmSpare)
         {
-            _ = Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None).ContinueWith(_ => EnsureSpare(), TaskScheduler.Default);
+            FireAndForget.Run(Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None).ContinueWith(_ => EnsureSpare(), TaskScheduler.Default), App.Logger,
+                "making a spare tab");
         }
     }
 
@@ -204,7 +205,7 @@ internal sealed partial class TabPool : ITabOwner, IAsyncDisposable
             }
             else if (App.Pages.IsAvailable)
             {
-                _ = ReplaceAsync(slot);
+                FireAndForget.Run(ReplaceAsync(slot), App.Logger, "replacing a tab");
             }
         }
 
@@ -225,7 +226,7 @@ internal sealed partial class TabPool : ITabOwner, IAsyncDisposable
             }
         }
 
-        _ = tab.CloseAsync();
+        FireAndForget.Run(tab.CloseAsync(), App.Logger, "closing a tab");
     }
 
     private async Task ReplaceAsync(int slot)

@@ -73,7 +73,7 @@ internal sealed class TabWatchdog(Tab tab)
             // page; the tab's end then hands its calls back (retry or 502) and the spare takes its place.
             Volatile.Write(ref _terminatedAt, 0);
             EngineLog.Unresponsive(tab.App.Logger, tab.App.Name, tab.Index);
-            _ = tab.CloseAsync();
+            FireAndForget.Run(tab.CloseAsync(), tab.App.Logger, "closing an unresponsive tab");
             return;
         }
 
@@ -82,7 +82,7 @@ internal sealed class TabWatchdog(Tab tab)
             EngineLog.Terminating(tab.App.Logger, tab.App.Name, tab.Index);
             tab.App.Stats.TabTerminated();
             Volatile.Write(ref _terminatedAt, now);
-            _ = tab.Page.TerminateAsync();
+            FireAndForget.Run(tab.Page.TerminateAsync(), tab.App.Logger, "terminating a tab's script");
         }
     }
 

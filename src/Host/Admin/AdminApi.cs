@@ -189,7 +189,7 @@ internal sealed partial class AdminApi(NodeApps apps, BrowserHost browser, NodeO
         }
 
         return apps.Store is LeanProxy.Store.ILogRelayStore relay
-            ? LogStreams.Relayed(relay, name, stopping)
+            ? LogStreams.Relayed(relay, name, _logger, stopping)
             : Error(501, "not_supported", "This store cannot relay live logs.");
     }
 

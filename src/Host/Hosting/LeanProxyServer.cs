@@ -185,8 +185,9 @@ internal sealed class LeanProxyServer : IServer, IAsyncDisposable
         {
             var status = new ServeStatus(this);
             var auth = new Ops.AdminAuth(_plan.AdminToken is { } token ? Ops.AdminAuth.Hash(token) : null);
-            _adminHandler = new Ops.AdminListener(status, new Ops.OpsEndpoints(status, auth).Start(), auth, new Ops.AppLogCalls(status, _stopping.Token),
-                _loggerFactory.CreateLogger("LeanProxy.Admin"));
+            var adminLogger = _loggerFactory.CreateLogger("LeanProxy.Admin");
+            _adminHandler = new Ops.AdminListener(status, new Ops.OpsEndpoints(status, auth).Start(), auth,
+                new Ops.AppLogCalls(status, adminLogger, _stopping.Token), adminLogger);
             _admin.Start();
         }
     }

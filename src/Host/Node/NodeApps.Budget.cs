@@ -1,4 +1,5 @@
 using LeanProxy.Engine.Apps;
+using LeanProxy.Listener;
 
 namespace LeanProxy.Host.Node;
 
@@ -69,7 +70,7 @@ internal sealed partial class NodeApps
             app.RunningIdentity = null;
             NodeLog.StoppedHere(_logger, app.Desired.Name, app.RunningVersion, why);
             LeanProxy.Engine.Metrics.NodeEvents.Add("stop", app.Desired.Name, "stopped: " + why);
-            _ = RetireAsync(host);
+            FireAndForget.Run(RetireAsync(host), _logger, "stopping the least recently used app");
             return true;
         }
         finally

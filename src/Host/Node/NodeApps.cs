@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using LeanProxy.Engine.Apps;
 using LeanProxy.Engine.Browser;
+using LeanProxy.Listener;
 using LeanProxy.Store;
 using Microsoft.Extensions.Logging;
 
@@ -180,7 +181,7 @@ internal sealed partial class NodeApps : IAppHostSource, IAsyncDisposable
                     if (gone.Running is { } host)
                     {
                         gone.Running = null;
-                        _ = RetireAsync(host);
+                        FireAndForget.Run(RetireAsync(host), _logger, "retiring a version of " + change.Name);
                     }
                 }
                 finally
@@ -235,7 +236,7 @@ internal sealed partial class NodeApps : IAppHostSource, IAsyncDisposable
             NodeLog.Switched(_logger, change.Name, change.ActiveVersion, previous);
             if (old is not null)
             {
-                _ = RetireAsync(old);
+                FireAndForget.Run(RetireAsync(old), _logger, "retiring a version of " + change.Name);
             }
         }
         finally

@@ -1,5 +1,6 @@
 using LeanProxy.Engine.Metrics;
 using LeanProxy.Listener;
+using Microsoft.Extensions.Logging;
 using LeanProxy.Store;
 
 namespace LeanProxy.Host.Ops;
@@ -15,18 +16,18 @@ internal static class LogStreams
     private static readonly byte[] Comment = ": leanproxy tail\n\n"u8.ToArray();
 
     /// <summary>The lines of this process's app.</summary>
-    public static ProxyResponse Local(string app, CancellationToken stopping)
+    public static ProxyResponse Local(string app, ILogger logger, CancellationToken stopping)
     {
         var body = new LiveBody(stopping);
-        _ = PumpLocalAsync(AppStats.For(app).Tail(), body, app);
+        FireAndForget.Run(PumpLocalAsync(AppStats.For(app).Tail(), body, app), logger, "the live log of " + app);
         return Response(body);
     }
 
     /// <summary>The lines of every node of the store.</summary>
-    public static ProxyResponse Relayed(ILogRelayStore store, string app, CancellationToken stopping)
+    public static ProxyResponse Relayed(ILogRelayStore store, string app, ILogger logger, CancellationToken stopping)
     {
         var body = new LiveBody(stopping);
-        _ = PumpRelayedAsync(store, body, app);
+        FireAndForget.Run(PumpRelayedAsync(store, body, app), logger, "the relayed live log of " + app);
         return Response(body);
     }
 

@@ -109,7 +109,7 @@ public sealed class UdpListener : IAsyncDisposable
                 continue;
             }
 
-            _ = HandleAsync(buffer.AsSpan(0, received.ReceivedBytes).ToArray(), received.RemoteEndPoint);
+            FireAndForget.Run(HandleAsync(buffer.AsSpan(0, received.ReceivedBytes).ToArray(), received.RemoteEndPoint), _logger, "a datagram's handling");
         }
     }
 
