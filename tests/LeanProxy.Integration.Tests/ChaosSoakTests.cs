@@ -16,6 +16,7 @@ namespace LeanProxy.Integration.Tests;
 /// <c>bench/chaos/run.sh</c> runs it for longer (LEANPROXY_CHAOS_SECONDS).
 /// </summary>
 [TestFixture]
+[Category(TestCategories.Soak)]
 [NonParallelizable]
 public sealed class ChaosSoakTests
 {
@@ -42,11 +43,21 @@ public sealed class ChaosSoakTests
         var faults = RunFaultsAsync(node, postgres, TimeSpan.FromSeconds(seconds), tally, cancellationToken);
         await Task.WhenAll(load, faults);
 
-        // Settle: the store is back, the browser relaunched; then read what every write left.
-        await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
+        // Settle: the node is ready again (the store back, the browser up); then read what every write left.
+        while ((await node.AdminAsync(HttpMethod.Get, "/readyz", cancellationToken)).Status != 200)
+        {
+            await Task.Delay(100, cancellationToken);
+        }
+
         var kv = await ReadWritesAsync(node, writes.ToArray(), cancellationToken);
-        await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+
+        // The connections of the load close as their clients go: the host's file descriptors come back within seconds.
         var (fdsAfter, pssAfter) = HostResources(node.Process.Pid);
+        for (var settle = Stopwatch.StartNew(); fdsAfter > fdsBefore + 32 && settle.Elapsed < TimeSpan.FromSeconds(10);)
+        {
+            await Task.Delay(100, cancellationToken);
+            (fdsAfter, pssAfter) = HostResources(node.Process.Pid);
+        }
 
         TestContext.Out.WriteLine($"chaos soak: {seconds} s, {tally.Total} requests; faults: {string.Join(", ", tally.Faults)}");
         TestContext.Out.WriteLine("| request | outcome | count |");

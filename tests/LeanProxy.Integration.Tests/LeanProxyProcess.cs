@@ -178,7 +178,6 @@ internal sealed class LeanProxyProcess : IAsyncDisposable
         return host;
     }
 
-    /// <summary>Waits for the process to exit and returns its exit code.</summary>
     /// <summary>Waits until stderr has had <paramref name="text"/> <paramref name="times"/> times (the test's own timeout bounds it).</summary>
     public async Task WaitForLogAsync(string text, CancellationToken cancellationToken, int times = 1)
     {
@@ -199,6 +198,24 @@ internal sealed class LeanProxyProcess : IAsyncDisposable
         return count;
     }
 
+    /// <summary>The value of one series of this host's <c>/metrics</c> (it runs with <c>--admin 127.0.0.1:0</c>); null while it has none.</summary>
+    public async Task<double?> MetricAsync(string series, CancellationToken cancellationToken)
+    {
+        using var client = new HttpClient();
+        var metrics = await client.GetStringAsync(new Uri(await AdminUri.WaitAsync(cancellationToken), "/metrics"), cancellationToken);
+        return PrometheusText.Read(metrics, series);
+    }
+
+    /// <summary>Waits until <paramref name="series"/> of this host's <c>/metrics</c> is at least <paramref name="atLeast"/>.</summary>
+    public async Task WaitForMetricAsync(string series, double atLeast, CancellationToken cancellationToken)
+    {
+        while ((await MetricAsync(series, cancellationToken) ?? 0) < atLeast)
+        {
+            await Task.Delay(20, cancellationToken);
+        }
+    }
+
+    /// <summary>Waits for the process to exit and returns its exit code.</summary>
     public async Task<int> WaitForExitAsync(CancellationToken cancellationToken)
     {
         await _process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);

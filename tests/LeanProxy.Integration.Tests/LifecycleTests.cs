@@ -36,7 +36,7 @@ public sealed class LifecycleTests
         await using var host = await LeanProxyProcess.ServeAsync(LeanProxyProcess.AppPath("echo"), cancellationToken);
         using var client = new HttpClient { BaseAddress = host.BaseUri };
         var slow = client.GetStringAsync("/slow?ms=1500&id=drain", cancellationToken);
-        await Task.Delay(300, cancellationToken); // the request is in the page, waiting on its timer
+        await host.WaitForLogAsync("console.log: slow started drain", cancellationToken); // in the page, waiting on its timer
 
         host.Signal("TERM");
         Assert.That(await slow, Is.EqualTo("slow drain"));

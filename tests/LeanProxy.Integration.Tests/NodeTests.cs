@@ -182,7 +182,7 @@ public sealed class NodeTests
             await node.WaitForAsync("busy", version, cancellationToken);
         }
 
-        await Task.Delay(1000, cancellationToken); // the old versions drain under load
+        await node.Process.WaitForLogAsync("App busy: a version it no longer routes to was retired", cancellationToken, times: 2); // v1 and v2, under load
         await stop.CancelAsync();
         await Task.WhenAll(load);
         Assert.That(failures, Is.Empty, $"{failures.Count} of {count} requests failed");
@@ -311,7 +311,13 @@ public sealed class NodeTests
         Assert.That(code, Is.EqualTo(1));
         Assert.That(stderr, Does.Contain("503").And.Contain("store"));
 
-        await Task.Delay(2000, cancellationToken); // several failed polls
+        // Several failed polls after the first.
+        var failedPolls = PrometheusText.Read((await node.AdminAsync(HttpMethod.Get, "/metrics", cancellationToken)).Body, "leanproxy_store_poll_failures_total") ?? 0;
+        while ((PrometheusText.Read((await node.AdminAsync(HttpMethod.Get, "/metrics", cancellationToken)).Body, "leanproxy_store_poll_failures_total") ?? 0) < failedPolls + 2)
+        {
+            await Task.Delay(100, cancellationToken);
+        }
+
         Assert.That(CountOf(node.Process.Stderr, "is unreachable"), Is.EqualTo(1), "logged once, not once per poll");
 
         await postgres.StartServerAsync(cancellationToken);

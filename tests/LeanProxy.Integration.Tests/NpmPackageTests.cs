@@ -10,6 +10,7 @@ namespace LeanProxy.Integration.Tests;
 /// not). Installed with npm in the fixture's set-up.
 /// </summary>
 [TestFixture]
+[Category(TestCategories.Registry)]
 [NonParallelizable]
 public sealed class NpmPackageTests
 {

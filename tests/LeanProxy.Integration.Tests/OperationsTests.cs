@@ -131,12 +131,9 @@ public sealed class OperationsTests
     /// <summary>The value of one series line of the Prometheus text.</summary>
     private static double Value(string metrics, string series)
     {
-        foreach (var line in metrics.Split('\n'))
+        if (PrometheusText.Read(metrics, series) is { } value)
         {
-            if (line.StartsWith(series + " ", StringComparison.Ordinal))
-            {
-                return double.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
-            }
+            return value;
         }
 
         Assert.Fail($"no series {series} in:\n{metrics}");

@@ -8,6 +8,7 @@ namespace LeanProxy.Integration.Tests;
 [TestFixture]
 public sealed class RendererMemoryTests
 {
+    [Category(TestCategories.Load)]
     [Test]
     [CancelAfter(120_000)]
     public async Task ATabKeepsNothingOfTheRequestsItAnswered(CancellationToken cancellationToken)

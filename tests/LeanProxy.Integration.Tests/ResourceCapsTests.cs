@@ -12,6 +12,7 @@ namespace LeanProxy.Integration.Tests;
 [NonParallelizable]
 public sealed class ResourceCapsTests
 {
+    [Category(TestCategories.Load)]
     [Test]
     [CancelAfter(120_000)]
     public async Task TenThousandConnectionsAndTimersAreCappedAndTheNodeKeepsAnswering(CancellationToken cancellationToken)

@@ -254,7 +254,11 @@ public sealed class ConnectionTests
         await busy.Run.WaitAsync(cancellationToken);
 
         await using var idle = new PipeHarness(RecordingHandler.Echo());
-        await Task.Delay(50, cancellationToken);
+        while (!idle.Context.Idle)
+        {
+            await Task.Delay(5, cancellationToken); // parked between requests, where Stop closes it
+        }
+
         idle.Manager.Stop();
         await idle.Run.WaitAsync(cancellationToken);
     }

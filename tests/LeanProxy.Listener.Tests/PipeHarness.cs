@@ -14,13 +14,16 @@ internal sealed class PipeHarness : IAsyncDisposable
 
     public PipeHarness(IProxyRequestHandler handler, HttpListenerOptions? options = null)
     {
-        var context = _manager.Register(_toServer.Reader.CancelPendingRead);
+        var context = Context = _manager.Register(_toServer.Reader.CancelPendingRead);
         var connection = new StreamConnection(new Duplex(_toServer.Reader, _fromServer.Writer), context, null, null);
         Run = new HttpDriver(handler, options ?? new HttpListenerOptions()).RunAsync(connection, CancellationToken.None);
     }
 
     /// <summary>Completes when the server side closes the connection.</summary>
     public Task Run { get; }
+
+    /// <summary>The connection's context as the manager sees it (idle, deadline).</summary>
+    public ConnectionContext Context { get; }
 
     public ConnectionManager Manager => _manager;
 

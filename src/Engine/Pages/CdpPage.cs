@@ -27,6 +27,9 @@ internal sealed partial class CdpPage : IPageChannel
         _app = tab.App;
         Session = session;
         _describeUrl = describeUrl;
+        // The reply's hand-off: run by PendingCall.Complete on the CDP receive loop's thread when the evaluate's answer
+        // comes in, it completes every request the reply carries right there (their connections write on that thread);
+        // SendBatchAsync's await below resumes only afterwards, with the BatchReply this returns.
         _readBatchReply = json =>
         {
             Metrics.RequestTimeline.ReplyRead();
@@ -102,6 +105,8 @@ internal sealed partial class CdpPage : IPageChannel
 
         try
         {
+            // By the time this resumes, _readBatchReply has delivered the answers (see the constructor): what is left
+            // is the batch's outcome for the sender.
             var reply = await call.ConfigureAwait(false);
             return reply.Exception is null ? BatchOutcome.Answered : BatchOutcome.Stopped;
         }

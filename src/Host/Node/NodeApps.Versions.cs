@@ -76,8 +76,10 @@ internal sealed partial class NodeApps
     /// <summary>An old version: requests that picked it just before the switch arrive, then it drains and stops.</summary>
     private async Task RetireAsync(AppHost host)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         host.ReleaseTabs();
         await Task.Delay(_options.SwitchGrace).ConfigureAwait(false);
         await host.StopAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        NodeLog.Retired(_logger, host.Name, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 }

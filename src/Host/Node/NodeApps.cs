@@ -144,7 +144,8 @@ internal sealed partial class NodeApps : IAppHostSource, IAsyncDisposable
             catch (Exception ex)
             {
                 // Any failure of the store (connection refused, a timeout, a server going away mid-query): logged once
-                // until it is reachable again, never once per poll.
+                // until it is reachable again, never once per poll; counted every time.
+                Ops.HostMetrics.StorePollFailed();
                 if (_storeReachable)
                 {
                     _storeReachable = false;

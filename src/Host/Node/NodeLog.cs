@@ -42,4 +42,7 @@ internal static partial class NodeLog
 
     [LoggerMessage(412, LogLevel.Information, "App {App} version {Version} stopped on this node: {Why}; its next request starts it again")]
     public static partial void StoppedHere(ILogger logger, string app, int version, string why);
+
+    [LoggerMessage(413, LogLevel.Information, "App {App}: a version it no longer routes to was retired (drained and stopped in {Milliseconds:0} ms)")]
+    public static partial void Retired(ILogger logger, string app, double milliseconds);
 }

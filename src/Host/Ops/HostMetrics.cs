@@ -2,7 +2,7 @@ using Prometheus;
 
 namespace LeanProxy.Host.Ops;
 
-/// <summary>What the admin API counts: deploys by result, rollbacks and deletions.</summary>
+/// <summary>What the node counts: deploys by result, rollbacks and deletions (its admin API), failed polls of the store.</summary>
 internal static class HostMetrics
 {
     private static readonly Counter Deploys = Prometheus.Metrics.CreateCounter(
@@ -13,6 +13,9 @@ internal static class HostMetrics
 
     private static readonly Counter Deletions = Prometheus.Metrics.CreateCounter(
         "leanproxy_app_deletions_total", "Apps deleted through this node's admin API.");
+
+    private static readonly Counter StorePollFailures = Prometheus.Metrics.CreateCounter(
+        "leanproxy_store_poll_failures_total", "Polls of the store for changes that failed (the node serves what it has meanwhile).");
 
     static HostMetrics()
     {
@@ -33,6 +36,8 @@ internal static class HostMetrics
         Rollbacks.Inc();
         Engine.Metrics.NodeEvents.Add("rollback", app, $"rolled back to version {version}");
     }
+
+    public static void StorePollFailed() => StorePollFailures.Inc();
 
     public static void Deleted(string app)
     {

@@ -183,6 +183,8 @@ export default {
       case "/redirect":
         return Response.redirect("https://example.com/elsewhere", 301);
       case "/slow": {
+        // Tests wait for this line to know the request is in the page (and has been taken into a batch).
+        console.log("slow started " + url.searchParams.get("id"));
         await new Promise((resolve) => setTimeout(resolve, Number(url.searchParams.get("ms") ?? 50)));
         return new Response("slow " + url.searchParams.get("id"));
       }
