@@ -40,24 +40,7 @@ public sealed class SocketListener : IAsyncDisposable
     /// </summary>
     public static SocketListener Bind(IPEndPoint endPoint, IStreamDriver driver, int maxConnections, ILogger? logger = null, int backlog = 512)
     {
-        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.Equals(IPAddress.IPv6Any))
-            {
-                socket.DualMode = true;
-            }
-
-            // No ReuseAddress: on Linux .NET maps it to SO_REUSEPORT too, which lets a second process bind the same port and
-            // take half the connections. The runtime already sets SO_REUSEADDR, so a restart rebinds past TIME_WAIT.
-            socket.Bind(endPoint);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-
+        var socket = BoundSocket.Bind(endPoint, SocketType.Stream, ProtocolType.Tcp);
         return new SocketListener(socket, driver, maxConnections, new ConnectionManager(), logger ?? NullLogger.Instance) { _backlog = backlog };
     }
 

@@ -54,23 +54,7 @@ public sealed class UdpListener : IAsyncDisposable
         TimeSpan? dropReportInterval = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxInFlight, 1);
-        var socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        try
-        {
-            if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.Equals(IPAddress.IPv6Any))
-            {
-                socket.DualMode = true;
-            }
-
-            // No SO_REUSEADDR: for UDP it would let a second socket share the port instead of failing.
-            socket.Bind(endPoint);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-
+        var socket = BoundSocket.Bind(endPoint, SocketType.Dgram, ProtocolType.Udp);
         return new UdpListener(socket, driver, maxInFlight, dropReportInterval ?? TimeSpan.FromSeconds(10), logger ?? NullLogger.Instance);
     }
 
