@@ -247,7 +247,17 @@ internal sealed class LeanProxyProcess : IAsyncDisposable
             }
         }
 
+        var pid = _process.Id;
         _process.Dispose();
+
+        // What the host logged as failures goes to the test's output: a test that fails on CI then says why the host did.
+        var failures = Stderr.Split('\n').Where(l => l.Contains(" fail: ", StringComparison.Ordinal) || l.Contains(" crit: ", StringComparison.Ordinal)).ToList();
+        if (failures.Count > 0)
+        {
+            await TestContext.Out.WriteLineAsync($"leanproxy (pid {pid}) logged {failures.Count} failure(s), the last ones:\n" +
+                string.Join('\n', failures.TakeLast(10)));
+        }
+
         try
         {
             Directory.Delete(TempDirectory, recursive: true);
