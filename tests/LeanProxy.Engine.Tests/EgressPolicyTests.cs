@@ -43,6 +43,25 @@ public sealed class EgressPolicyTests
         Assert.That(policy.Refusal("example.com", 443, IPAddress.Parse("93.184.216.34")), Is.Null, "public destinations need nothing");
     }
 
+    [TestCase("127.0.0.1", 8080, "127.0.0.1:8080 is a loopback address")]
+    [TestCase("localhost", 80, "localhost:80 is a loopback address")]
+    [TestCase("lp-abc.localhost", 443, "lp-abc.localhost:443 is a loopback address")]
+    [TestCase("LocalHost", 80, "LocalHost:80 is a loopback address")]
+    [TestCase("169.254.169.254", 80, "169.254.169.254:80 is a link-local address")]
+    [TestCase("::1", 80, "::1:80 is a loopback address")]
+    [TestCase("::ffff:10.0.0.1", 80, "::ffff:10.0.0.1:80 is a private address")]
+    [TestCase("93.184.216.34", 443, null)]
+    [TestCase("127.0.0.1", 9000, null)]
+    [TestCase("localhost", 9000, null)]
+    public async Task BothWaysOutResolveAndDecideOnWhatTheNameResolvedTo(string host, int port, string? refusal)
+    {
+        // 127.0.0.1:9000 is opened by --allow-net; localhost:9000 resolves to it and is allowed by the address.
+        var policy = new EgressPolicy([AllowedDestination.Parse("127.0.0.1:9000")]);
+        var decision = await policy.ResolveAsync(host, port, CancellationToken.None);
+        Assert.That(decision.Refusal, Is.EqualTo(refusal));
+        Assert.That(decision.Addresses, refusal is null ? Is.Not.Empty : Is.Empty, "addresses only when they may be connected to");
+    }
+
     [TestCase("db.internal:0", "the port must be a number from 1 to 65535.")]
     [TestCase("db.internal:http", "the port must be a number from 1 to 65535.")]
     [TestCase("http://db.internal", "expected HOST or HOST:PORT")]

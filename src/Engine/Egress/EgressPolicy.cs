@@ -18,6 +18,44 @@ public sealed class EgressPolicy(IReadOnlyList<AllowedDestination> allowed)
 
     public IReadOnlyList<AllowedDestination> Allowed => allowed;
 
+    /// <summary>
+    /// Resolves <paramref name="host"/> (a literal address as itself; <c>localhost</c> and every <c>*.localhost</c> as
+    /// loopback, as Chromium resolves them) and decides on what it resolved to: the addresses to connect to, or why
+    /// not. Both ways out of a page take this decision — the egress proxy's and the host's own <c>fetch</c> — and
+    /// connect only to the addresses it returns, so a name cannot be rebound between the check and the connection.
+    /// </summary>
+    public async Task<EgressDecision> ResolveAsync(string host, int port, CancellationToken cancellationToken)
+    {
+        IPAddress[] addresses;
+        try
+        {
+            addresses = IPAddress.TryParse(host, out var literal) ? [literal]
+                : host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)
+                    ? [IPAddress.Loopback]
+                    : await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SocketException or ArgumentException)
+        {
+            addresses = [];
+        }
+
+        if (addresses.Length == 0)
+        {
+            return new EgressDecision([], $"{host} does not resolve");
+        }
+
+        // Every address must pass: a name that resolves to a public and a private address is refused, not tried in turn.
+        foreach (var address in addresses)
+        {
+            if (Refusal(host, port, address) is { } refusal)
+            {
+                return new EgressDecision([], refusal);
+            }
+        }
+
+        return new EgressDecision(addresses, null);
+    }
+
     /// <summary>Null when <paramref name="address"/> may be reached for <paramref name="host"/>:<paramref name="port"/>; otherwise why not.</summary>
     public string? Refusal(string host, int port, IPAddress address)
     {

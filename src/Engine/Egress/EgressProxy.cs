@@ -103,23 +103,7 @@ internal sealed class EgressProxy : IAsyncDisposable
                 return;
             }
 
-            IPAddress[] addresses;
-            try
-            {
-                // localhost and every *.localhost (the page servers' names) are loopback, as Chromium resolves them.
-                addresses = IPAddress.TryParse(request.Host, out var literal) ? [literal]
-                    : request.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || request.Host.EndsWith(".localhost",
-                        StringComparison.OrdinalIgnoreCase) ? [IPAddress.Loopback]
-                    : await Dns.GetHostAddressesAsync(request.Host, headTimeout.Token).ConfigureAwait(false);
-            }
-            catch (SocketException)
-            {
-                addresses = [];
-            }
-
-            var refusal = addresses.Length == 0
-                ? $"{request.Host} does not resolve"
-                : addresses.Select(a => _policy.Refusal(request.Host, request.Port, a)).FirstOrDefault(r => r is not null);
+            var (addresses, refusal) = await _policy.ResolveAsync(request.Host, request.Port, headTimeout.Token).ConfigureAwait(false);
             if (refusal is not null)
             {
                 if (_logged.Count < 1000 && _logged.TryAdd(request.Host + ":" + request.Port, 0))
