@@ -118,4 +118,7 @@ internal static partial class EngineLog
 
     [LoggerMessage(243, LogLevel.Warning, "App {App}: {Dropped} console line(s) dropped (an app logs at most {PerSecond} lines a second)")]
     public static partial void ConsoleDropped(ILogger logger, string app, long dropped, int perSecond);
+
+    [LoggerMessage(246, LogLevel.Warning, "App {App}: tab {Tab} sent a malformed fetch call; ignored")]
+    public static partial void FetchMalformed(ILogger logger, string app, int tab);
 }

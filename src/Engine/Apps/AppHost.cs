@@ -25,6 +25,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
     private readonly KvStoreHandle? _kv;
     private KvBinding? _kvBinding;
     private Egress.EgressProxy? _egress;
+    private Fetch.FetchBinding? _fetchBinding;
     private AppScope? _app;
     private PageServer? _pageServer;
     private BrowserHost? _browser;
@@ -140,7 +141,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
             Bundle = _bundle,
             Options = _options,
             Logger = new AppLogger(_loggerFactory.CreateLogger("LeanProxy.Engine"), _bundle.Name, _options.Version ?? _bundle.ContentId[..12]),
-            Bindings = PageBindings.Create(KvBindings()),
+            Bindings = PageBindings.Create(Bindings()),
             Pages = new CdpPageFactory(browser, pageServer, _egress, prepared),
         };
         _pageServer = pageServer;
@@ -172,19 +173,23 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
         }
     }
 
-    /// <summary>The page → host bindings of the app's options: KV when it has KV bindings.</summary>
-    private Dictionary<string, PageBindingHandler> KvBindings()
+    /// <summary>The page → host bindings: the handler's fetch to other servers, and KV when the app has KV bindings.</summary>
+    private Dictionary<string, PageBindingHandler> Bindings()
     {
+        var fetch = new Fetch.FetchBinding(_options, _bundle.Name, _loggerFactory.CreateLogger("LeanProxy.Fetch"), Metrics.AppStats.For(_bundle.Name));
+        _fetchBinding = fetch;
+        var bindings = new Dictionary<string, PageBindingHandler> { [Fetch.FetchBinding.Name] = fetch.Handle };
         if (_kv is null || _options.KvBindings.Count == 0)
         {
-            return [];
+            return bindings;
         }
 
         var binding = new Kv.KvBinding(_kv, _kv.AppPrefix + _bundle.Name, _options.KvBindings.ToHashSet(StringComparer.Ordinal),
             _loggerFactory.CreateLogger("LeanProxy.Kv"),
             _kv.AppPrefix.Length == 0 ? Metrics.AppStats.For(_bundle.Name) : null);
         _kvBinding = binding;
-        return new Dictionary<string, PageBindingHandler> { [Kv.KvBinding.Name] = binding.Handle };
+        bindings[Kv.KvBinding.Name] = binding.Handle;
+        return bindings;
     }
 
     /// <summary>Opens the tabs of an app host made with <see cref="Create(AppScope)"/>; without a heartbeat the test
@@ -288,6 +293,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
         }
 
         _kvBinding?.Dispose();
+        _fetchBinding?.Dispose();
         if (_egress is not null)
         {
             await _egress.DisposeAsync().ConfigureAwait(false);

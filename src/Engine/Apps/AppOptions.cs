@@ -43,6 +43,12 @@ public sealed record AppOptions
     /// <summary>Destinations handlers may reach although they are loopback, private or link-local (<c>--allow-net</c>).</summary>
     public IReadOnlyList<Egress.AllowedDestination> AllowNet { get; init; } = [];
 
+    /// <summary>Subrequests (the handler's fetch to other servers) one request may make (Workers' paid plan: 1000).</summary>
+    public int MaxSubrequests { get; init; } = 1000;
+
+    /// <summary>A PEM file of extra root certificates the handler's fetch trusts besides the system's (a private CA).</summary>
+    public string? CaFile { get; init; }
+
     /// <summary>A candidate loaded to check a deploy, not served: not counted as a cold start nor shown as running.</summary>
     public bool Candidate { get; init; }
 

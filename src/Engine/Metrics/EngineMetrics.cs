@@ -47,6 +47,14 @@ public static class EngineMetrics
         "leanproxy_kv_operations_total", "KV calls from handlers, by app, operation (get, put, delete, list) and result (ok, error, store_error).",
         "app", "op", "result");
 
+    internal static readonly Counter Subrequests = Prometheus.Metrics.CreateCounter(
+        "leanproxy_subrequests_total", "Handlers' fetch() to other servers, made by the host, by app and status (2xx…5xx, error, refused).",
+        "app", "status");
+
+    internal static readonly Histogram SubrequestDuration = Prometheus.Metrics.CreateHistogram(
+        "leanproxy_subrequest_duration_seconds", "From a subrequest's start to its body's end (or failure), by app.",
+        new HistogramConfiguration { LabelNames = ["app"], Buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
+
     internal static readonly Histogram BatchItems = Prometheus.Metrics.CreateHistogram(
         "leanproxy_batch_items", "Messages per batch call to a tab (requests, datagrams, stream and KV messages).",
         new HistogramConfiguration { Buckets = [1, 2, 4, 8, 16, 32, 64, 128, 256] });

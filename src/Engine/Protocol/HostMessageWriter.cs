@@ -145,6 +145,52 @@ internal static class HostMessageWriter
         writer.WriteEndArray();
     }
 
+    /// <summary><c>[12, fetchId, status, statusText, [name, value, …], url, redirected]</c>.</summary>
+    public static void WriteFetchHead(Utf8JsonWriter writer, int fetchId, int status, string statusText,
+        IReadOnlyList<KeyValuePair<string, string>> headers, string url, bool redirected)
+    {
+        Start(writer, HostMessageKind.FetchHead, fetchId);
+        writer.WriteNumberValue(status);
+        writer.WriteStringValue(statusText);
+        writer.WriteStartArray();
+        foreach (var (name, value) in headers)
+        {
+            writer.WriteStringValue(name);
+            writer.WriteStringValue(value);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteStringValue(url);
+        writer.WriteNumberValue(redirected ? 1 : 0);
+        writer.WriteEndArray();
+    }
+
+    /// <summary><c>[13, fetchId, offset, data, BodyEncoding]</c>.</summary>
+    public static void WriteFetchChunk(Utf8JsonWriter writer, int fetchId, long offset, ReadOnlySpan<byte> data)
+    {
+        Start(writer, HostMessageKind.FetchChunk, fetchId);
+        writer.WriteNumberValue(offset);
+        WriteData(writer, data);
+        writer.WriteEndArray();
+    }
+
+    /// <summary><c>[14, fetchId, total]</c>.</summary>
+    public static void WriteFetchEnd(Utf8JsonWriter writer, int fetchId, long total)
+    {
+        Start(writer, HostMessageKind.FetchEnd, fetchId);
+        writer.WriteNumberValue(total);
+        writer.WriteEndArray();
+    }
+
+    /// <summary><c>[15, fetchId, kind, message]</c>.</summary>
+    public static void WriteFetchError(Utf8JsonWriter writer, int fetchId, string kind, string message)
+    {
+        Start(writer, HostMessageKind.FetchError, fetchId);
+        writer.WriteStringValue(kind);
+        writer.WriteStringValue(message);
+        writer.WriteEndArray();
+    }
+
     private static void Start(Utf8JsonWriter writer, HostMessageKind kind, int id)
     {
         writer.WriteStartArray();

@@ -41,6 +41,19 @@ internal enum HostMessageKind
 
     /// <summary><c>[11, 0, binding, key]</c>: a KV value changed; the page drops what it cached (null key: the binding; null binding: all).</summary>
     KvInvalidate = 11,
+
+    /// <summary><c>[12, fetchId, status, statusText, [name, value, …], url, redirected]</c>: the answer to a subrequest the page
+    /// asked for through the <c>__lpFetch</c> binding (see Runtime/subrequests.js); FetchChunk messages follow.</summary>
+    FetchHead = 12,
+
+    /// <summary><c>[13, fetchId, offset, data, BodyEncoding]</c>: a piece of its body; offset is the bytes before it (a repeat is skipped).</summary>
+    FetchChunk = 13,
+
+    /// <summary><c>[14, fetchId, total]</c>: its body ended after that many bytes.</summary>
+    FetchEnd = 14,
+
+    /// <summary><c>[15, fetchId, kind, message]</c>: it failed; kind is the JavaScript error the page throws (TypeError, AbortError, RangeError).</summary>
+    FetchError = 15,
 }
 
 /// <summary>Page → host messages.</summary>

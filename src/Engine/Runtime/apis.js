@@ -2,10 +2,14 @@
 // the Blink objects made from the facades (facades.js), so that a handler can pass them what it got or built.
 // Installed as the page's globals before the app's modules are evaluated (index.js imports this module).
 import { nativeRequestOf, nativeResponseOf } from "./facades.js";
+import { serverSideUrl, subrequest } from "./subrequests.js";
 
 const nativeFetch = globalThis.fetch;
 
+// Another server: the host fetches it (subrequests.js). The page's own origin (the app's files): the page.
 globalThis.fetch = function fetch(input, init) {
+  const url = serverSideUrl(input);
+  if (url !== null) return subrequest(input, init, url);
   return nativeFetch(nativeRequestOf(input), init).catch((e) => { throw explainFetchFailure(e, input); });
 };
 // Blink says only "Failed to fetch": say what it can mean here, where every connection goes through the node's

@@ -8,7 +8,7 @@ import { BodyEncoding, decoder, describe, encoder, fromBase64 } from "./protocol
 // when something needs one (a body stream, blob(), formData(), signal, fetch(request), the Cache API). Both are
 // `instanceof Request` / `instanceof Response` and have every member of Blink's, and they keep what a browser's drop
 // but a server must not: forbidden request headers (Cookie, Host, ...) and Set-Cookie on a response.
-const NativeRequest = globalThis.Request;
+export const NativeRequest = globalThis.Request;
 export const NativeResponse = globalThis.Response;
 export const nativeResponseHeaders = Object.getOwnPropertyDescriptor(NativeResponse.prototype, "headers").get;
 
@@ -28,6 +28,8 @@ const kBase64 = Symbol("leanproxy.base64");     // kBody is base64 text not deco
 export const kStatus = Symbol("leanproxy.status");
 export const kStatusText = Symbol("leanproxy.statusText");
 const kDefaultType = Symbol("leanproxy.defaultType"); // a string body and no content-type given: text/plain
+const kResponseUrl = Symbol("leanproxy.responseUrl");   // a subrequest's answer: the URL it came from
+const kRedirected = Symbol("leanproxy.redirected");     // ... and whether a redirect led there
 
 function bodyText(body) {
   return body === null ? "" : typeof body === "string" ? body : decoder.decode(body);
@@ -111,10 +113,49 @@ function isForbidden(name) {
   return FORBIDDEN.has(lower) || lower.startsWith("proxy-") || lower.startsWith("sec-");
 }
 
+// The header list a Request was made with, forbidden names included (Blink's Request drops them; the host's fetch
+// sends them, as Workers does).
+const madeWith = new WeakMap();
+
+// Headers as [name, value] pairs, in the order given: a Headers object, a sequence of pairs or a record.
+export function headerPairs(headers) {
+  if (headers === undefined || headers === null) return [];
+  if (headers instanceof Headers) {
+    const pairs = [];
+    for (const [name, value] of headers) if (name !== "set-cookie") pairs.push([name, value]);
+    for (const cookie of headers.getSetCookie()) pairs.push(["set-cookie", cookie]);
+    return pairs;
+  }
+  if (typeof headers !== "object" && typeof headers !== "function") {
+    throw new TypeError("Failed to execute 'fetch' on 'Window': The provided value is not of type '(record<ByteString, ByteString> or sequence<sequence<ByteString>>)'.");
+  }
+  if (typeof headers[Symbol.iterator] === "function") {
+    return Array.from(headers, (pair) => {
+      const p = Array.from(pair);
+      if (p.length !== 2) throw new TypeError("Failed to execute 'fetch' on 'Window': Invalid value");
+      return [String(p[0]), String(p[1])];
+    });
+  }
+  return Object.keys(headers).map((name) => [name, String(headers[name])]);
+}
+
+// What fetch(request) sends of a request's headers: all of them for the one a handler received or a Request it made.
+export function requestHeaderPairs(request) {
+  if (request instanceof IncomingRequest) return headerPairs(request.headers);
+  if (request !== null && typeof request === "object") {
+    const made = madeWith.get(request);
+    if (made !== undefined) return made;
+    if (request instanceof NativeRequest) return headerPairs(request.headers);
+  }
+  return [];
+}
+
 // new Request(...) made by a handler is Blink's; it also accepts the facade as its input.
 class Request extends NativeRequest {
   constructor(input, init) {
     super(input instanceof IncomingRequest ? input[kToNative]() : input, init);
+    if (init?.headers !== undefined) madeWith.set(this, headerPairs(init.headers));
+    else if (input instanceof IncomingRequest || madeWith.has(input)) madeWith.set(this, requestHeaderPairs(input));
   }
   static [Symbol.hasInstance](value) {
     return this === Request ? value instanceof NativeRequest : Function.prototype[Symbol.hasInstance].call(this, value);
@@ -274,8 +315,8 @@ export class Response {
   get statusText() { return this[kStatusText]; }
   get ok() { return this[kStatus] >= 200 && this[kStatus] <= 299; }
   get type() { return this[kNative]?.type ?? "default"; }
-  get url() { return this[kNative]?.url ?? ""; }
-  get redirected() { return this[kNative]?.redirected ?? false; }
+  get url() { return this[kResponseUrl] ?? this[kNative]?.url ?? ""; }
+  get redirected() { return this[kRedirected] ?? this[kNative]?.redirected ?? false; }
   get headers() {
     let headers = this[kHeaders];
     if (headers === undefined) {
@@ -312,6 +353,10 @@ export class Response {
     copy[kStatus] = this[kStatus];
     copy[kStatusText] = this[kStatusText];
     copy[kDefaultType] = this[kDefaultType];
+    if (this[kResponseUrl] !== undefined) {
+      copy[kResponseUrl] = this[kResponseUrl];
+      copy[kRedirected] = this[kRedirected];
+    }
     return copy;
   }
   static json(data, init) {
@@ -348,6 +393,20 @@ function adopt(response, native) {
 
 function fromNative(native) {
   return adopt(Object.create(Response.prototype), native);
+}
+
+// The answer to a subrequest (subrequests.js): its body a stream from the host, every header it came with (Set-Cookie
+// too), the URL it came from.
+export function subrequestResponse(stream, status, statusText, flat, url, redirected) {
+  const response = adopt(Object.create(Response.prototype), new NativeResponse(NULL_BODY_STATUS.has(status) ? null : stream,
+    { status, statusText }));
+  const headers = new Headers();
+  for (let i = 0; i < flat.length; i += 2) headers.append(flat[i], flat[i + 1]);
+  response[kHeaders] = headers;
+  response[kResponseUrl] = url;
+  response[kRedirected] = redirected;
+  if (NULL_BODY_STATUS.has(status)) stream.cancel().catch(() => {});
+  return response;
 }
 
 // Blink objects for the browser APIs that take a Request or a Response (apis.js hands them these).

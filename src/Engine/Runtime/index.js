@@ -5,6 +5,7 @@
 //   streams.js  response bodies, streamed with credit      udp.js   datagram(message, info, env, ctx)
 //   tcp.js      connect(socket, env, ctx)                  channel.js  answers through the __lpDone binding
 //   apis.js     fetch, Cache API, WebAssembly take the facades   limits.js  caps on pending timers
+//   subrequests.js  fetch() to other servers, made by the host
 import "./limits.js";
 import "./apis.js";
 import { current } from "./app.js";
@@ -14,6 +15,7 @@ import { handleRequest } from "./http.js";
 import { HostMessage } from "./protocol.js";
 import { streamCancel, streamTaken } from "./streams.js";
 import { KvNamespace, kvInvalidate, kvReply } from "./kv.js";
+import { fetchChunk, fetchEnd, fetchError, fetchHead } from "./subrequests.js";
 import { failConnection, handleTcp } from "./tcp.js";
 import { handleDatagram } from "./udp.js";
 
@@ -57,6 +59,10 @@ function dispatch(messages) {
       case HostMessage.StreamCancel: streamCancel(m[1]); break;
       case HostMessage.KvReply: kvReply(m); break;
       case HostMessage.KvInvalidate: kvInvalidate(m); break;
+      case HostMessage.FetchHead: fetchHead(m); break;
+      case HostMessage.FetchChunk: fetchChunk(m); break;
+      case HostMessage.FetchEnd: fetchEnd(m); break;
+      case HostMessage.FetchError: fetchError(m); break;
     }
   }
   const batch = {
@@ -77,7 +83,11 @@ function dispatch(messages) {
       case HostMessage.StreamAck:
       case HostMessage.StreamCancel:
       case HostMessage.KvReply:
-      case HostMessage.KvInvalidate: break;
+      case HostMessage.KvInvalidate:
+      case HostMessage.FetchHead:
+      case HostMessage.FetchChunk:
+      case HostMessage.FetchEnd:
+      case HostMessage.FetchError: break;
       default:
         try {
           handleTcp(m);

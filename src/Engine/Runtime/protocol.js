@@ -15,6 +15,10 @@ export const HostMessage = Object.freeze({
   StreamCancel: 9,  // [9, id]
   KvReply: 10,      // [10, callId, ok, result]: the answer to a KV call (kv.js)
   KvInvalidate: 11, // [11, 0, binding, key]: a KV value changed: drop it from the cache (null key: the binding; null binding: all)
+  FetchHead: 12,    // [12, fetchId, status, statusText, [name, value, ...], url, redirected]: a subrequest's answer (subrequests.js)
+  FetchChunk: 13,   // [13, fetchId, offset, data, BodyEncoding]: a piece of its body (offset: bytes before it)
+  FetchEnd: 14,     // [14, fetchId, total]: its body ended
+  FetchError: 15,   // [15, fetchId, kind, message]: it failed (kind: TypeError, AbortError, RangeError)
 });
 
 export const PageMessage = Object.freeze({

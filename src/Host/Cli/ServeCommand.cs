@@ -120,6 +120,16 @@ internal static class ServeCommand
             throw new UsageException($"--max-connections {options.MaxConnections}: must be at least 1.");
         }
 
+        if (options.MaxSubrequests is < 1)
+        {
+            throw new UsageException($"--max-subrequests {options.MaxSubrequests}: must be at least 1.");
+        }
+
+        if (options.CaFile is not null && !File.Exists(options.CaFile))
+        {
+            throw new UsageException($"--ca-file {options.CaFile}: no such file.");
+        }
+
         if (options.Queue is < 1)
         {
             throw new UsageException($"--queue {options.Queue}: must be at least 1.");
@@ -166,6 +176,8 @@ internal static class ServeCommand
         app = options.Tabs is { } tabs ? app with { Tabs = tabs } : app;
         app = options.Timeout is { } seconds ? app with { RequestTimeout = TimeSpan.FromSeconds(seconds) } : app;
         app = options.Queue is { } queue ? app with { QueueLimit = queue } : app;
+        app = options.MaxSubrequests is { } subrequests ? app with { MaxSubrequests = subrequests } : app;
+        app = options.CaFile is { } caFile ? app with { CaFile = Path.GetFullPath(caFile) } : app;
         var http = new HttpListenerOptions();
         http.MaxBodyBytes = options.MaxBody ?? http.MaxBodyBytes;
         http.MaxConnections = options.MaxConnections ?? http.MaxConnections;

@@ -68,6 +68,12 @@ internal sealed class ServeOptions
             "need nothing).")]
     public IEnumerable<string> AllowNet { get; set; } = [];
 
+    [Option("max-subrequests", HelpText = "Subrequests (the handler's fetch to other servers) one request may make (default 1000).")]
+    public int? MaxSubrequests { get; set; }
+
+    [Option("ca-file", HelpText = "A PEM file of root certificates the handler's fetch trusts besides the system's (a private CA).")]
+    public string? CaFile { get; set; }
+
     [Option("chrome-arg", HelpText = "An extra Chromium switch, e.g. --chrome-arg=--js-flags=--max-old-space-size=128 (repeatable).")]
     public IEnumerable<string> ChromeArgs { get; set; } = [];
 

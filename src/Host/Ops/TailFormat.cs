@@ -44,7 +44,13 @@ internal static class TailFormat
         }
 
         text.Append("  ");
-        if (line.Kind == "request")
+        if (line.Kind == "subrequest")
+        {
+            text.Append("→ ").Append(line.Method).Append(' ').Append(line.Path).Append(' ')
+                .Append(line.Status == 0 ? "failed" : line.Status.ToString(CultureInfo.InvariantCulture))
+                .Append(' ').Append(line.Milliseconds.ToString("0.0", CultureInfo.InvariantCulture)).Append(" ms");
+        }
+        else if (line.Kind == "request")
         {
             text.Append(line.Method).Append(' ').Append(line.Path).Append(' ').Append(line.Status.ToString(CultureInfo.InvariantCulture))
                 .Append(' ').Append(line.Milliseconds.ToString("0.0", CultureInfo.InvariantCulture)).Append(" ms");

@@ -1,0 +1,244 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using LeanProxy.Engine.Apps;
+using LeanProxy.Engine.Egress;
+using LeanProxy.Engine.Tabs;
+using LeanProxy.Listener;
+using Microsoft.Extensions.Logging;
+
+namespace LeanProxy.Engine.Fetch;
+
+/// <summary>
+/// The <c>__lpFetch</c> binding of one app version: the page's <c>fetch</c> to another server (Runtime/subrequests.js)
+/// is made here, by the host. Calls: <c>[1, id, method, url, [name, value, …], data, BodyEncoding, redirect]</c> starts
+/// one, <c>[2, id, taken]</c> gives credit for its body, <c>[3, id]</c> aborts it. The answer goes back in the tab's
+/// batches (<see cref="FetchItem"/>).
+///
+/// Limits a page cannot pass: at most <see cref="OpenPerRequest"/> subrequests open at once per request in its tab
+/// (more wait, as Workers' six connections), at most <see cref="AppOptions.MaxSubrequests"/> per request (a browser has
+/// no async context to tell which request's code made one after an await, so they are counted per tab and busy
+/// period: from the tab's first request to the moment it has none left, 1000 × the most requests it had in the page at
+/// once), at most <see cref="MaxOpenPerApp"/> open for the whole app (its connection cap), a request body of at most
+/// <see cref="MaxBodyBytes"/>, and the request's deadline for each. A refusal is an error in the handler that names the
+/// limit, never a hang.
+/// </summary>
+internal sealed class FetchBinding : IDisposable
+{
+    public const string Name = "__lpFetch";
+
+    public const int OpenPerRequest = 6;
+
+    public const int MaxOpenPerApp = 256;
+
+    /// <summary>A subrequest's body crosses CDP whole until the data plane carries it.</summary>
+    public const int MaxBodyBytes = 10 * 1024 * 1024;
+
+    private readonly AppOptions _options;
+    private readonly string _app;
+    private readonly ILogger _logger;
+    private readonly Metrics.AppStats _stats;
+    private readonly Lazy<SubrequestClient> _client;
+    private readonly ConcurrentDictionary<Tab, TabSubrequests> _tabs = new();
+    private int _open;
+
+    public FetchBinding(AppOptions options, string app, ILogger logger, Metrics.AppStats stats)
+    {
+        _options = options;
+        _app = app;
+        _logger = logger;
+        _stats = stats;
+        var policy = new EgressPolicy(options.AllowNet);
+        _client = new Lazy<SubrequestClient>(() => new SubrequestClient(policy, options.CaFile), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>Runs on the CDP receive loop: parses and hands over, never waits.</summary>
+    public void Handle(Tab tab, ReadOnlySpan<byte> payload)
+    {
+        var state = _tabs.GetOrAdd(tab, Watch);
+        try
+        {
+            using var document = JsonDocument.Parse(payload.ToArray());
+            foreach (var call in document.RootElement.EnumerateArray())
+            {
+                var id = call[1].GetInt32();
+                switch (call[0].GetInt32())
+                {
+                    case 1:
+                        Start(tab, state, id, call);
+                        break;
+                    case 2:
+                        state.Find(id)?.Taken(call[2].GetInt64());
+                        break;
+                    case 3:
+                        state.Abort(id);
+                        break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or IndexOutOfRangeException or FormatException)
+        {
+            EngineLog.FetchMalformed(_logger, _app, tab.Index);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var state in _tabs.Values)
+        {
+            state.AbortAll();
+        }
+
+        if (_client.IsValueCreated)
+        {
+            _client.Value.Dispose();
+        }
+    }
+
+    private TabSubrequests Watch(Tab tab)
+    {
+        var state = new TabSubrequests();
+        tab.Page.Ended.ContinueWith(
+            static (_, s) => ((TabSubrequests)s!).AbortAll(), state, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        return state;
+    }
+
+    private void Start(Tab tab, TabSubrequests state, int id, JsonElement call)
+    {
+        if (Parse(id, call, out var invalid) is not { } start)
+        {
+            tab.Enqueue(new FetchItem.Failure(id, "TypeError", invalid!));
+            Count("refused");
+            return;
+        }
+
+        if (state.Admit(tab.Calls.Count, _options.MaxSubrequests) is { } refusal)
+        {
+            tab.Enqueue(new FetchItem.Failure(id, "Error", refusal));
+            Count("refused");
+            return;
+        }
+
+        var subrequest = new Subrequest(start, tab, _options.RequestTimeout);
+        if (state.Queue(subrequest, OpenPerRequest * Math.Max(1, tab.Calls.Count)))
+        {
+            Launch(tab, state, subrequest);
+        }
+    }
+
+    /// <summary>The start call as a <see cref="SubrequestStart"/>; null with <paramref name="refusal"/> when it cannot be made.</summary>
+    private static SubrequestStart? Parse(int id, JsonElement call, out string? refusal)
+    {
+        refusal = null;
+        var method = call[2].GetString() ?? string.Empty;
+        var rawUrl = call[3].GetString() ?? string.Empty;
+        if (!Uri.TryCreate(rawUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+        {
+            refusal = $"Fetch API cannot load {rawUrl}: only absolute http: and https: URLs go to other servers.";
+            return null;
+        }
+
+        if (method.Length == 0 || !IsToken(method) || method.Equals("CONNECT", StringComparison.OrdinalIgnoreCase))
+        {
+            refusal = $"'{method}' is not a valid HTTP method for fetch.";
+            return null;
+        }
+
+        var flat = call[4];
+        var headers = new List<KeyValuePair<string, string>>(flat.GetArrayLength() / 2);
+        for (var i = 0; i + 1 < flat.GetArrayLength(); i += 2)
+        {
+            var name = flat[i].GetString() ?? string.Empty;
+            var value = flat[i + 1].GetString() ?? string.Empty;
+            if (!IsToken(name) || value.AsSpan().IndexOfAny('\r', '\n', '\0') >= 0)
+            {
+                refusal = $"Invalid header: {(IsToken(name) ? name : "a name that is not a token")}.";
+                return null;
+            }
+
+            headers.Add(new(name, value.Trim(' ', '\t')));
+        }
+
+        byte[]? body = null;
+        if (call[5].ValueKind == JsonValueKind.String)
+        {
+            body = call[6].GetInt32() == (int)BodyEncoding.Base64 ? call[5].GetBytesFromBase64() : System.Text.Encoding.UTF8.GetBytes(call[5].GetString()!);
+            if (body.Length > MaxBodyBytes)
+            {
+                refusal = $"A subrequest's body may be {MaxBodyBytes / (1024 * 1024)} MiB at most (this one is {body.Length} bytes).";
+                return null;
+            }
+        }
+
+        var redirect = call[7].GetInt32() switch
+        {
+            1 => RedirectMode.Manual,
+            2 => RedirectMode.Error,
+            _ => RedirectMode.Follow,
+        };
+        return new SubrequestStart(id, method, url, headers, body, redirect);
+    }
+
+    private void Launch(Tab tab, TabSubrequests state, Subrequest subrequest)
+    {
+        if (Interlocked.Increment(ref _open) > MaxOpenPerApp)
+        {
+            Interlocked.Decrement(ref _open);
+            tab.Enqueue(new FetchItem.Failure(subrequest.Id, "Error",
+                $"App {_app} has {MaxOpenPerApp} subrequests open: LeanProxy refuses more (its connection cap)."));
+            Count("refused");
+            Finished(tab, state, subrequest);
+            return;
+        }
+
+        FireAndForget.Run(RunAsync(tab, state, subrequest), _logger, "a subrequest");
+    }
+
+    private async Task RunAsync(Tab tab, TabSubrequests state, Subrequest subrequest)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var status = 0;
+        try
+        {
+            status = await subrequest.RunAsync(_client.Value).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _open);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            Count(status == 0 ? "error" : (status / 100) + "xx");
+            Metrics.EngineMetrics.SubrequestDuration.WithLabels(_app).Observe(elapsed.TotalSeconds);
+            if (_stats.IsTailed)
+            {
+                _stats.Publish(new Metrics.TailLine(DateTimeOffset.UtcNow, _app, "subrequest", tab.Index, string.Empty, subrequest.Start.Method,
+                    Subrequest.Describe(subrequest.Start.Url), status, elapsed.TotalMilliseconds));
+            }
+
+            Finished(tab, state, subrequest);
+        }
+    }
+
+    private void Finished(Tab tab, TabSubrequests state, Subrequest subrequest)
+    {
+        foreach (var next in state.Done(subrequest, OpenPerRequest * Math.Max(1, tab.Calls.Count)))
+        {
+            Launch(tab, state, next);
+        }
+    }
+
+    private void Count(string status) => Metrics.EngineMetrics.Subrequests.WithLabels(_app, status).Inc();
+
+    private static bool IsToken(string text)
+    {
+        foreach (var c in text)
+        {
+            if (c <= ' ' || c >= 0x7f || "\"(),/:;<=>?@[\\]{}".Contains(c, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return text.Length > 0;
+    }
+}

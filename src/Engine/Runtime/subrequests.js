@@ -1,0 +1,171 @@
+// fetch() to another server, made by the host (src/Engine/Fetch), as Workers does: no CORS and no preflight, every
+// header the handler sets is sent (Cookie, Origin, User-Agent, ...), the answer carries every header (Set-Cookie
+// too), redirect: "manual" gives the real 3xx. The page's own origin (the app's files) is still fetched by the page.
+//
+// Calls go to the host through the __lpFetch binding (those of one turn of the event loop travel together):
+//   [1, id, method, url, [name, value, ...], data, BodyEncoding, redirect]   start (redirect: 0 follow, 1 manual, 2 error)
+//   [2, id, taken]                                                          the body's reader has taken that many bytes
+//   [3, id]                                                                 abort (the signal, or the body cancelled)
+// The answer comes in the tab's next batches (HostMessage.FetchHead, FetchChunk, FetchEnd, FetchError); the host
+// sends at most a window of body bytes beyond what the reader took, so a slow reader holds the origin back.
+import { IncomingRequest, NativeRequest, headerPairs, nativeRequestOf, requestHeaderPairs, subrequestResponse } from "./facades.js";
+import { decodeData, encodeBytes } from "./protocol.js";
+const REDIRECT = { follow: 0, manual: 1, error: 2 };
+
+const pending = new Map(); // id → state
+let nextId = 1;
+let queue = [];
+
+function post(call) {
+  queue.push(call);
+  if (queue.length === 1) {
+    queueMicrotask(() => {
+      const calls = queue;
+      queue = [];
+      globalThis.__lpFetch(JSON.stringify(calls));
+    });
+  }
+}
+
+// The absolute http(s) URL a fetch of `input` goes to when it leaves the page's own origin; null: the page fetches it.
+export function serverSideUrl(input) {
+  let raw;
+  if (typeof input === "string") raw = input;
+  else if (input instanceof URL) raw = input.href;
+  else if (input instanceof NativeRequest || input instanceof IncomingRequest) raw = input.url;
+  else raw = String(input);
+  let url;
+  try {
+    url = new URL(raw, location.href);
+  } catch {
+    return null; // the page's fetch throws the usual TypeError
+  }
+  if (url.origin === location.origin) return null;
+  return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+}
+
+function flatten(pairs) {
+  const flat = [];
+  for (const [name, value] of pairs) flat.push(name, value);
+  return flat;
+}
+
+export async function subrequest(input, init, url) {
+  // A Blink Request made from the same arguments decides method, body, redirect and signal, and throws what
+  // Workers' fetch throws for bad ones (a body on a GET, an unknown redirect mode, ...). A stream body needs
+  // duplex "half" in a browser; Workers needs nothing.
+  let options = init;
+  if (init?.body instanceof ReadableStream && init.duplex === undefined) options = { ...init, duplex: "half" };
+  const request = new NativeRequest(nativeRequestOf(input), options);
+  const pairs = init?.headers !== undefined ? headerPairs(init.headers) : requestHeaderPairs(input);
+  // The request a handler received has redirect "manual" in Workers: fetch(request) hands a 3xx back as it is.
+  const redirect = init?.redirect === undefined && input instanceof IncomingRequest ? "manual" : request.redirect;
+  const signal = request.signal;
+  signal.throwIfAborted();
+  const body = request.body === null ? null : new Uint8Array(await request.arrayBuffer());
+  signal.throwIfAborted();
+
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    const state = { id, resolve, reject, controller: null, chunks: [], received: 0, taken: 0, wake: null, done: false,
+      failed: null, headSeen: false, signal, onAbort: null };
+    state.onAbort = () => abort(state, signal.reason);
+    signal.addEventListener("abort", state.onAbort, { once: true });
+    pending.set(id, state);
+    const [data, encoding] = body === null ? [null, 0] : encodeBytes(body);
+    post([1, id, request.method, url, flatten(pairs), data, encoding, REDIRECT[redirect]]);
+  });
+}
+
+function finish(state) {
+  pending.delete(state.id);
+  state.signal.removeEventListener("abort", state.onAbort);
+}
+
+function abort(state, reason) {
+  if (!pending.has(state.id)) return;
+  post([3, state.id]);
+  fail(state, reason);
+}
+
+function fail(state, error) {
+  finish(state);
+  if (!state.headSeen) state.reject(error);
+  else {
+    state.failed = error;
+    if (state.wake !== null) state.wake();
+    else state.controller?.error(error);
+  }
+}
+
+// [FetchHead, id, status, statusText, [name, value, ...], url, redirected]
+export function fetchHead(message) {
+  const [, id, status, statusText, flat, url, redirected] = message;
+  const state = pending.get(id);
+  if (state === undefined || state.headSeen) return; // aborted meanwhile, or repeated after a stopped batch
+  state.headSeen = true;
+  const stream = new ReadableStream({
+    start(controller) { state.controller = controller; },
+    pull(controller) { return pull(state, controller); },
+    cancel() {
+      if (pending.has(state.id)) {
+        post([3, state.id]);
+        finish(state);
+      }
+    },
+  }, { highWaterMark: 0 });
+  state.resolve(subrequestResponse(stream, status, statusText, flat, url, redirected === 1));
+}
+
+function pull(state, controller) {
+  if (state.chunks.length > 0) {
+    const chunk = state.chunks.shift();
+    state.taken += chunk.length;
+    controller.enqueue(chunk);
+    post([2, state.id, state.taken]);
+    return undefined;
+  }
+  if (state.failed !== null) {
+    controller.error(state.failed);
+    return undefined;
+  }
+  if (state.done) {
+    controller.close();
+    return undefined;
+  }
+  return new Promise((wake) => { state.wake = wake; }).then(() => {
+    state.wake = null;
+    return pull(state, controller);
+  });
+}
+
+// [FetchChunk, id, offset, data, BodyEncoding]: a chunk already received (a repeat after a stopped batch) is skipped.
+export function fetchChunk(message) {
+  const [, id, offset, data, encoding] = message;
+  const state = pending.get(id);
+  if (state === undefined || offset !== state.received) return;
+  const bytes = decodeData(data, encoding);
+  state.received += bytes.length;
+  state.chunks.push(bytes);
+  if (state.wake !== null) state.wake();
+}
+
+// [FetchEnd, id, total]
+export function fetchEnd(message) {
+  const [, id, total] = message;
+  const state = pending.get(id);
+  if (state === undefined || total !== state.received) return;
+  state.done = true;
+  finish(state);
+  if (state.wake !== null) state.wake();
+}
+
+// [FetchError, id, kind, message]: kind Error for a limit (as Workers' "Too many subrequests"), else TypeError or AbortError
+export function fetchError(message) {
+  const [, id, kind, text] = message;
+  const state = pending.get(id);
+  if (state === undefined) return;
+  const error = kind === "AbortError" ? new DOMException(text, "AbortError")
+    : kind === "RangeError" ? new RangeError(text) : kind === "Error" ? new Error(text) : new TypeError(text);
+  fail(state, error);
+}
