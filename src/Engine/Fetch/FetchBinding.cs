@@ -17,9 +17,9 @@ namespace LeanProxy.Engine.Fetch;
 ///
 /// Limits a page cannot pass: at most <see cref="OpenPerRequest"/> subrequests open at once per request in its tab
 /// (more wait, as Workers' six connections), at most <see cref="AppOptions.MaxSubrequests"/> per request (a browser has
-/// no async context to tell which request's code made one after an await, so they are counted per tab and busy
-/// period: from the tab's first request to the moment it has none left, 1000 × the most requests it had in the page at
-/// once), at most <see cref="MaxOpenPerApp"/> open for the whole app (its connection cap), a request body of at most
+/// no async context to tell which request's code made one after an await, so a tab has a credit: each request handed
+/// to it adds that many, and the credit never exceeds that many per request in its page now; see
+/// <see cref="TabSubrequests"/>), at most <see cref="MaxOpenPerApp"/> open for the whole app (its connection cap), a request body of at most
 /// <see cref="MaxBodyBytes"/>, and the request's deadline for each. A refusal is an error in the handler that names the
 /// limit, never a hang.
 /// </summary>
@@ -113,14 +113,14 @@ internal sealed class FetchBinding : IDisposable
             return;
         }
 
-        if (state.Admit(tab.Calls.Count, _options.MaxSubrequests) is { } refusal)
+        if (state.Admit(tab.Calls.Count, tab.Calls.Added, _options.MaxSubrequests) is { } refusal)
         {
             tab.Enqueue(new FetchItem.Failure(id, "Error", refusal));
             Count("refused");
             return;
         }
 
-        var subrequest = new Subrequest(start, tab, _options.RequestTimeout);
+        var subrequest = new Subrequest(start, tab, _options.RequestTimeout, Refused);
         if (state.Queue(subrequest, OpenPerRequest * Math.Max(1, tab.Calls.Count)))
         {
             Launch(tab, state, subrequest);
@@ -226,6 +226,17 @@ internal sealed class FetchBinding : IDisposable
             Launch(tab, state, next);
         }
     }
+
+    /// <summary>Logged once per destination (at most 1000 of them), as the egress proxy does.</summary>
+    private void Refused(string refusal)
+    {
+        if (_refusalsLogged.Count < 1000 && _refusalsLogged.TryAdd(refusal, 0))
+        {
+            EngineLog.EgressRefused(_logger, _app, refusal);
+        }
+    }
+
+    private readonly ConcurrentDictionary<string, byte> _refusalsLogged = new(StringComparer.Ordinal);
 
     private void Count(string status) => Metrics.EngineMetrics.Subrequests.WithLabels(_app, status).Inc();
 

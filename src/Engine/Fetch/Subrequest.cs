@@ -45,11 +45,15 @@ internal sealed class Subrequest
     private long _taken;
     private TaskCompletionSource? _credit;
 
-    public Subrequest(SubrequestStart start, Tab tab, TimeSpan deadline)
+    private readonly Action<string> _refused;
+
+    /// <summary><paramref name="refused"/> hears of a destination the egress policy refused (for the log).</summary>
+    public Subrequest(SubrequestStart start, Tab tab, TimeSpan deadline, Action<string> refused)
     {
         _start = start;
         _tab = tab;
         _deadline = deadline;
+        _refused = refused;
     }
 
     public int Id => _start.Id;
@@ -296,6 +300,7 @@ internal sealed class Subrequest
         var refused = FindRefusal(ex);
         if (refused is not null)
         {
+            _refused(refused.Message);
             return $"Fetch to {Describe(_start.Url)} was refused: {refused.Message} (handlers may not reach loopback, private or link-local " +
                 "addresses nor this node; the node's --allow-net HOST[:PORT] opens one).";
         }

@@ -1,20 +1,24 @@
 namespace LeanProxy.Engine.Fetch;
 
 /// <summary>
-/// One tab's subrequests: those running, those waiting for a free slot (at most so many open at once), and the count
-/// of its busy period for <see cref="AppOptions.MaxSubrequests"/> (see <see cref="FetchBinding"/>).
+/// One tab's subrequests: those running, those waiting for a free slot (at most so many open at once), and its credit
+/// for <see cref="AppOptions.MaxSubrequests"/>: every request handed to the tab adds that many, and the credit never
+/// exceeds that many per request in the page now — so no request can use another's (see <see cref="FetchBinding"/>).
 /// </summary>
 internal sealed class TabSubrequests
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<int, Subrequest> _running = [];
     private readonly Queue<Subrequest> _waiting = new();
-    private long _count;
-    private int _peak;
+    private long _credit;
+    private long _added;
     private bool _ended;
 
-    /// <summary>Null when one more may start now that <paramref name="requests"/> are in the tab's page; else why not.</summary>
-    public string? Admit(int requests, int maxPerRequest)
+    /// <summary>
+    /// Null when one more may start, now that <paramref name="requests"/> are in the tab's page and
+    /// <paramref name="added"/> were handed to it in all; else why not.
+    /// </summary>
+    public string? Admit(int requests, long added, int maxPerRequest)
     {
         lock (_lock)
         {
@@ -23,18 +27,15 @@ internal sealed class TabSubrequests
                 return "The tab that made this subrequest has ended.";
             }
 
-            if (_running.Count == 0 && _waiting.Count == 0 && requests == 0)
-            {
-                (_count, _peak) = (0, 0); // idle: a new busy period starts
-            }
-
-            _peak = Math.Max(_peak, Math.Max(1, requests));
-            if (_count >= (long)maxPerRequest * _peak)
+            var fresh = Math.Max(0, added - _added);
+            _added = Math.Max(_added, added);
+            _credit = Math.Min(_credit + (fresh * maxPerRequest), (long)maxPerRequest * Math.Max(1, requests));
+            if (_credit < 1)
             {
                 return $"Too many subrequests: more than {maxPerRequest} for one request (--max-subrequests).";
             }
 
-            _count++;
+            _credit--;
             return null;
         }
     }

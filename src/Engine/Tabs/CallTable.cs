@@ -10,12 +10,18 @@ internal sealed class CallTable
     // ConcurrentDictionary.Count takes every lock of the table: the count is kept on the side instead.
     private int _count;
 
+    private long _added;
+
     public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Calls handed to the page since the tab opened (what its subrequest budget grows with).</summary>
+    public long Added => Interlocked.Read(ref _added);
 
     public void Add(PendingCall call)
     {
         _calls[call.Id] = call;
         Interlocked.Increment(ref _count);
+        Interlocked.Increment(ref _added);
     }
 
     /// <summary>Takes the call out; false when it was taken already (answered, expired, orphaned).</summary>

@@ -1,0 +1,79 @@
+// Subrequests: every route fetches the origin the test runs (?origin=http://127.0.0.1:PORT), which sends no CORS
+// headers, as real origins and APIs do.
+export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    const origin = url.searchParams.get("origin");
+    const attempt = async (f) => {
+      try {
+        return await f();
+      } catch (e) {
+        return new Response(`${e.name}: ${e.message}`, { status: 599 });
+      }
+    };
+    switch (url.pathname) {
+      case "/custom": {
+        const r = await fetch(origin + "/echo?q=1", {
+          method: "POST",
+          headers: { "x-custom": "yes", "content-type": "application/json", cookie: "sid=42", "user-agent": "worker/1",
+            origin: "https://example.org", referer: "https://example.org/page", host: "ignored.example" },
+          body: JSON.stringify({ a: 1, text: "é" }),
+        });
+        return Response.json({ status: r.status, cookies: r.headers.getSetCookie(), joined: r.headers.get("set-cookie"), echo: await r.json() });
+      }
+      case "/request-object": {
+        // A Request the handler made keeps the headers a browser's drops.
+        const made = new Request(origin + "/echo", { headers: { cookie: "made=1", "x-made": "yes" } });
+        return new Response(await (await fetch(made)).text());
+      }
+      case "/proxy":
+        return fetch(origin + url.pathname.replace("/proxy", "") + "/echo" + url.search, request);
+      case "/pass":
+        return fetch(origin + "/bytes" + url.search, request);
+      case "/manual":
+        return attempt(async () => {
+          const r = await fetch(origin + "/redirect?to=/echo", { redirect: "manual" });
+          return Response.json({ status: r.status, location: r.headers.get("location") });
+        });
+      case "/follow":
+        return attempt(async () => {
+          const r = await fetch(origin + "/redirect?to=" + encodeURIComponent(url.searchParams.get("to")), {
+            headers: { authorization: "Bearer secret", cookie: "c=1", "x-keep": "kept" },
+          });
+          return Response.json({ status: r.status, url: r.url, redirected: r.redirected, echo: await r.json() });
+        });
+      case "/error-mode":
+        return attempt(() => fetch(origin + "/redirect?to=/echo", { redirect: "error" }));
+      case "/gzip":
+        return attempt(async () => new Response(await (await fetch(origin + "/gzip")).text()));
+      case "/get":
+        return attempt(async () => {
+          const r = await fetch(url.searchParams.get("url"));
+          return new Response(`${r.status} ${await r.text()}`);
+        });
+      case "/abort":
+        return attempt(async () => {
+          const controller = new AbortController();
+          const pending = fetch(origin + "/slow?ms=5000", { signal: controller.signal });
+          setTimeout(() => controller.abort(), 100);
+          await pending;
+          return new Response("not aborted");
+        });
+      case "/many": {
+        // n subrequests, `parallel` at a time: what the origin sees at most at once, and what failed.
+        const n = Number(url.searchParams.get("n"));
+        const results = await Promise.all(Array.from({ length: n }, (_, i) =>
+          fetch(origin + "/slow?ms=" + (url.searchParams.get("ms") ?? "0") + "&i=" + i).then((r) => r.text(), (e) => `${e.name}: ${e.message}`)));
+        return Response.json(results);
+      }
+      case "/sequential": {
+        const results = [];
+        for (let i = 0; i < Number(url.searchParams.get("n")); i++) {
+          results.push(await fetch(origin + "/slow?ms=0&i=" + i).then((r) => r.text(), (e) => `${e.name}: ${e.message}`));
+        }
+        return Response.json(results);
+      }
+    }
+    return new Response("no such route", { status: 404 });
+  },
+};
