@@ -198,6 +198,24 @@ public sealed class SubrequestTests
     }
 
     [Test]
+    [CancelAfter(60_000)]
+    public async Task TheProxyExampleOfTheReadmeForwardsToItsOrigin(CancellationToken cancellationToken)
+    {
+        await using var proxy = await LeanProxyProcess.ServeAsync(LeanProxyProcess.ExamplePath("proxy"), cancellationToken, "--tabs", "1",
+            "--var", "ORIGIN=" + _origin.Url, "--allow-net", $"127.0.0.1:{_origin.Port}");
+        using var client = new HttpClient { BaseAddress = proxy.BaseUri };
+        using var forwarded = await client.PostAsync("/echo?from=readme", new StringContent("through the proxy"), cancellationToken);
+        using var echo = JsonDocument.Parse(await forwarded.Content.ReadAsStringAsync(cancellationToken));
+        Assert.That(echo.RootElement.GetProperty("method").GetString(), Is.EqualTo("POST"));
+        Assert.That(echo.RootElement.GetProperty("url").GetString(), Is.EqualTo("/echo?from=readme"));
+        Assert.That(echo.RootElement.GetProperty("body").GetString(), Is.EqualTo("through the proxy"));
+
+        using var headers = JsonDocument.Parse(await client.GetStringAsync("/headers", cancellationToken));
+        Assert.That(headers.RootElement.GetProperty("status").GetInt32(), Is.EqualTo(404), "the origin has no page at /");
+        Assert.That(_origin.Requests, Has.Some.EqualTo("GET /"));
+    }
+
+    [Test]
     [CancelAfter(120_000)]
     public async Task AProxyHandlerUnderLoadAnswersEveryRequestAndOperatorsSeeTheSubrequests(CancellationToken cancellationToken)
     {
