@@ -27,6 +27,24 @@ internal abstract class FetchItem(int fetchId) : TabItem(fetchId)
         public override void Write(Utf8JsonWriter writer) => HostMessageWriter.WriteFetchChunk(writer, Id, offset, data.AsSpan(0, length));
     }
 
+    /// <summary>A whole answer (a body that was complete when its head came): head, body and end in one item, so that
+    /// they go in one batch.</summary>
+    public sealed class Whole(Head head, byte[] body, int length) : FetchItem(head.Id)
+    {
+        public override int PayloadLength => head.PayloadLength + length;
+
+        public override void Write(Utf8JsonWriter writer)
+        {
+            head.Write(writer);
+            if (length > 0)
+            {
+                HostMessageWriter.WriteFetchChunk(writer, Id, 0, body.AsSpan(0, length));
+            }
+
+            HostMessageWriter.WriteFetchEnd(writer, Id, length);
+        }
+    }
+
     public sealed class End(int fetchId, long total) : FetchItem(fetchId)
     {
         public override int PayloadLength => 0;

@@ -102,9 +102,9 @@ internal sealed class Subrequest
         {
             var (answer, url, redirected) = await SendFollowingAsync(client, token).ConfigureAwait(false);
             response = answer;
-            _tab.Enqueue(new FetchItem.Head(Id, (int)response.StatusCode, response.ReasonPhrase ?? string.Empty, HeadersOf(response),
-                url.AbsoluteUri, redirected));
-            await PumpBodyAsync(response, token).ConfigureAwait(false);
+            var head = new FetchItem.Head(Id, (int)response.StatusCode, response.ReasonPhrase ?? string.Empty, HeadersOf(response), url.AbsoluteUri,
+                redirected);
+            await PumpBodyAsync(head, response, token).ConfigureAwait(false);
             return (int)response.StatusCode;
         }
         catch (SubrequestException ex)
@@ -211,26 +211,59 @@ internal sealed class Subrequest
         return request;
     }
 
-    private async Task PumpBodyAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>
+    /// The head and the body: a body of a known length up to <see cref="ChunkSize"/> goes with the head in one item (one
+    /// batch, and the page's reader needs no credit); any other follows the head piece by piece as it comes (a stream
+    /// of events gets its head at once).
+    /// </summary>
+    private async Task PumpBodyAsync(FetchItem.Head head, HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
-            long sent = 0;
+            var first = new byte[ChunkSize];
+            var filled = 0;
+            var ended = false;
+            var small = response.Content.Headers.ContentLength is { } length && length <= ChunkSize;
+            if (!small)
+            {
+                _tab.Enqueue(head);
+            }
+
+            while (small && filled < first.Length)
+            {
+                var read = await ReadAsync(stream, first.AsMemory(filled), 0, cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    ended = true;
+                    break;
+                }
+
+                filled += read;
+            }
+
+            if (ended)
+            {
+                _tab.Enqueue(new FetchItem.Whole(head, first, filled));
+                return;
+            }
+
+            if (small)
+            {
+                _tab.Enqueue(head); // longer than it said: the rest comes piece by piece
+            }
+
+            if (filled > 0)
+            {
+                _tab.Enqueue(new FetchItem.Chunk(Id, 0, first, filled));
+            }
+
+            long sent = filled;
             while (true)
             {
                 await WaitForCreditAsync(sent, cancellationToken).ConfigureAwait(false);
                 var buffer = new byte[ChunkSize];
-                int read;
-                try
-                {
-                    read = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is IOException or HttpRequestException)
-                {
-                    throw SubrequestException.Type($"The body of {Describe(_start.Url)} failed after {sent} bytes: {ex.GetBaseException().Message}", ex);
-                }
-
+                var read = await ReadAsync(stream, buffer, sent, cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
                     break;
@@ -246,6 +279,18 @@ internal sealed class Subrequest
             }
 
             _tab.Enqueue(new FetchItem.End(Id, sent));
+        }
+    }
+
+    private async Task<int> ReadAsync(Stream stream, Memory<byte> buffer, long sent, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        {
+            throw SubrequestException.Type($"The body of {Describe(_start.Url)} failed after {sent} bytes: {ex.GetBaseException().Message}", ex);
         }
     }
 

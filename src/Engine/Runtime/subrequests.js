@@ -122,7 +122,7 @@ function pull(state, controller) {
     const chunk = state.chunks.shift();
     state.taken += chunk.length;
     controller.enqueue(chunk);
-    post([2, state.id, state.taken]);
+    if (!state.done) post([2, state.id, state.taken]); // the host has sent it all: no credit to give
     return undefined;
   }
   if (state.failed !== null) {
