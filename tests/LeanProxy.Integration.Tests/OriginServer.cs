@@ -81,9 +81,14 @@ internal sealed class OriginServer : IDisposable
         try
         {
             Requests.Enqueue($"{request.HttpMethod} {request.RawUrl}");
+            var query = System.Web.HttpUtility.ParseQueryString(request.Url!.Query);
+            if (query["stallMs"] is { } stall)
+            {
+                await Task.Delay(int.Parse(stall, System.Globalization.CultureInfo.InvariantCulture)); // a slow origin: reads nothing for a while
+            }
+
             using var body = new MemoryStream();
             await request.InputStream.CopyToAsync(body);
-            var query = System.Web.HttpUtility.ParseQueryString(request.Url!.Query);
             switch (request.Url.AbsolutePath)
             {
                 case "/echo" when request.HttpMethod != "OPTIONS":

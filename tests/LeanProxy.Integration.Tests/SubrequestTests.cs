@@ -119,9 +119,30 @@ public sealed class SubrequestTests
 
         var upload = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
         using var posted = await _client.PostAsync(At("/proxy"), new ByteArrayContent(upload), cancellationToken);
-        using var echo = JsonDocument.Parse(await posted.Content.ReadAsStringAsync(cancellationToken));
+        var text = await posted.Content.ReadAsStringAsync(cancellationToken);
+        Assert.That(posted.StatusCode, Is.EqualTo(HttpStatusCode.OK), text);
+        using var echo = JsonDocument.Parse(text);
         Assert.That(echo.RootElement.GetProperty("length").GetInt64(), Is.EqualTo(upload.Length));
         Assert.That(echo.RootElement.GetProperty("sha256").GetString(), Is.EqualTo(Convert.ToHexStringLower(SHA256.HashData(upload))));
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task ABodyTheHandlerStreamsIsUploadedAsItIsProducedAndASlowOriginHoldsItBack(CancellationToken cancellationToken)
+    {
+        using (var whole = JsonDocument.Parse(await _client.GetStringAsync(At("/upload?mb=10"), cancellationToken)))
+        {
+            Assert.That(whole.RootElement.GetProperty("length").GetInt64(), Is.EqualTo(10 * 1024 * 1024));
+            Assert.That(whole.RootElement.GetProperty("sha256").GetString(), Is.EqualTo(Convert.ToHexStringLower(SHA256.HashData(OriginServer.Pattern(10 * 1024 * 1024)))));
+            Assert.That(whole.RootElement.GetProperty("chunked").GetString(), Is.EqualTo("chunked"), "sent as it comes, its length unknown");
+        }
+
+        // The origin reads nothing for 3 s: the stream is pulled for the window (1 MiB) and what the sockets buffer, no more.
+        using var held = JsonDocument.Parse(await _client.GetStringAsync(At("/upload?mb=24&stallMs=3000&checkMs=2500"), cancellationToken));
+        Assert.That(held.RootElement.GetProperty("length").GetInt64(), Is.EqualTo(24L * 1024 * 1024), "all of it once the origin reads");
+        var produced = held.RootElement.GetProperty("producedAtCheck").GetInt64();
+        TestContext.Out.WriteLine($"produced while the origin read nothing: {produced} bytes");
+        Assert.That(produced, Is.LessThan(16L * 1024 * 1024), "held back by the origin's pace, not produced whole (24 MiB)");
     }
 
     [Test]

@@ -11,9 +11,11 @@ namespace LeanProxy.Engine.Fetch;
 
 /// <summary>
 /// The <c>__lpFetch</c> binding of one app version: the page's <c>fetch</c> to another server (Runtime/subrequests.js)
-/// is made here, by the host. Calls: <c>[1, id, method, url, [name, value, …], data, BodyEncoding, redirect]</c> starts
-/// one, <c>[2, id, taken]</c> gives credit for its body, <c>[3, id]</c> aborts it. The answer goes back in the tab's
-/// batches (<see cref="FetchItem"/>).
+/// is made here, by the host. Calls: <c>[1, id, method, url, [name, value, …], data, BodyEncoding, redirect, streamed]</c>
+/// starts one, <c>[2, id, taken]</c> gives credit for its answer's body, <c>[3, id]</c> aborts it, and
+/// <c>[4, id, data, BodyEncoding]</c>, <c>[5, id]</c>, <c>[6, id, message]</c> carry a request body the handler streams
+/// (a piece, its end, its failure; see <see cref="StreamedRequestBody"/>). The answer goes back in the tab's batches
+/// (<see cref="FetchItem"/>).
 ///
 /// Limits a page cannot pass: at most <see cref="OpenPerRequest"/> subrequests open at once per request in its tab
 /// (more wait, as Workers' six connections), at most <see cref="AppOptions.MaxSubrequests"/> per request (a browser has
@@ -72,6 +74,20 @@ internal sealed class FetchBinding : IDisposable
                         break;
                     case 3:
                         state.Abort(id);
+                        break;
+                    case 4:
+                        if (state.Find(id) is { Upload: { } upload } piece && !upload.Append(call[3].GetInt32() == (int)BodyEncoding.Base64
+                            ? call[2].GetBytesFromBase64() : System.Text.Encoding.UTF8.GetBytes(call[2].GetString() ?? string.Empty)))
+                        {
+                            piece.Abort();
+                        }
+
+                        break;
+                    case 5:
+                        state.Find(id)?.Upload?.End();
+                        break;
+                    case 6:
+                        state.Find(id)?.Upload?.Fail(call[2].GetString() ?? "it failed");
                         break;
                 }
             }
@@ -177,7 +193,8 @@ internal sealed class FetchBinding : IDisposable
             2 => RedirectMode.Error,
             _ => RedirectMode.Follow,
         };
-        return new SubrequestStart(id, method, url, headers, body, redirect);
+        var streamed = call.GetArrayLength() > 8 && call[8].GetInt32() == 1;
+        return new SubrequestStart(id, method, url, headers, body, redirect, streamed);
     }
 
     private void Launch(Tab tab, TabSubrequests state, Subrequest subrequest)

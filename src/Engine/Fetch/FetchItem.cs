@@ -52,6 +52,13 @@ internal abstract class FetchItem(int fetchId) : TabItem(fetchId)
         public override void Write(Utf8JsonWriter writer) => HostMessageWriter.WriteFetchEnd(writer, Id, total);
     }
 
+    public sealed class Credit(int fetchId, long taken) : FetchItem(fetchId)
+    {
+        public override int PayloadLength => 0;
+
+        public override void Write(Utf8JsonWriter writer) => HostMessageWriter.WriteFetchCredit(writer, Id, taken);
+    }
+
     public sealed class Failure(int fetchId, string kind, string message) : FetchItem(fetchId)
     {
         public override int PayloadLength => message.Length;

@@ -6,7 +6,7 @@ namespace LeanProxy.Engine.Fetch;
 
 /// <summary>What a page asked the host to fetch: the request as the handler made it.</summary>
 internal sealed record SubrequestStart(int Id, string Method, Uri Url, IReadOnlyList<KeyValuePair<string, string>> Headers, byte[]? Body,
-    RedirectMode Redirect);
+    RedirectMode Redirect, bool Streamed = false);
 
 /// <summary>Workers' (and the Fetch standard's) redirect modes.</summary>
 internal enum RedirectMode
@@ -54,7 +54,11 @@ internal sealed class Subrequest
         _tab = tab;
         _deadline = deadline;
         _refused = refused;
+        Upload = start.Streamed ? new StreamedRequestBody(taken => tab.Enqueue(new FetchItem.Credit(start.Id, taken))) : null;
     }
+
+    /// <summary>The body the handler streams, as its pieces come; null when the body came whole (or there is none).</summary>
+    public StreamedRequestBody? Upload { get; }
 
     public int Id => _start.Id;
 
@@ -127,6 +131,7 @@ internal sealed class Subrequest
         finally
         {
             response?.Dispose();
+            Upload?.Fail("the subrequest ended"); // a page still streaming it gets no more credit
             _cancel.Dispose();
         }
     }
@@ -137,10 +142,11 @@ internal sealed class Subrequest
         var url = _start.Url;
         var method = _start.Method;
         var body = _start.Body;
+        HttpContent? upload = Upload;
         var headers = _start.Headers;
         for (var hop = 0; ; hop++)
         {
-            using var request = Build(method, url, headers, body);
+            using var request = Build(method, url, headers, body, upload);
             var response = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
             var status = (int)response.StatusCode;
             if (status is not (301 or 302 or 303 or 307 or 308) || response.Headers.Location is not { } location || _start.Redirect == RedirectMode.Manual)
@@ -167,8 +173,13 @@ internal sealed class Subrequest
 
             if (status == 303 && method != "HEAD" || status is 301 or 302 && method == "POST")
             {
-                (method, body) = ("GET", null);
+                (method, body, upload) = ("GET", null, null);
                 headers = [.. headers.Where(h => !h.Key.StartsWith("content-", StringComparison.OrdinalIgnoreCase))];
+            }
+            else if (upload is not null)
+            {
+                throw SubrequestException.Type($"Fetch to {Describe(_start.Url)} was redirected (status {status}) and its body was a stream, " +
+                    "which cannot be sent again.");
             }
 
             if (!SameOrigin(url, next))
@@ -182,7 +193,8 @@ internal sealed class Subrequest
         }
     }
 
-    private static HttpRequestMessage Build(string method, Uri url, IReadOnlyList<KeyValuePair<string, string>> headers, byte[]? body)
+    private static HttpRequestMessage Build(string method, Uri url, IReadOnlyList<KeyValuePair<string, string>> headers, byte[]? body,
+        HttpContent? upload)
     {
         var request = new HttpRequestMessage(new HttpMethod(method), url)
         {
@@ -192,6 +204,10 @@ internal sealed class Subrequest
         if (body is not null)
         {
             request.Content = new ByteArrayContent(body);
+        }
+        else if (upload is not null)
+        {
+            request.Content = upload;
         }
 
         foreach (var (name, value) in headers)

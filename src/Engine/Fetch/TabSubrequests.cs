@@ -73,11 +73,25 @@ internal sealed class TabSubrequests
         return next;
     }
 
+    /// <summary>A running or waiting one (a streamed body's pieces may come before it runs).</summary>
     public Subrequest? Find(int id)
     {
         lock (_lock)
         {
-            return _running.GetValueOrDefault(id);
+            if (_running.TryGetValue(id, out var running))
+            {
+                return running;
+            }
+
+            foreach (var waiting in _waiting)
+            {
+                if (waiting.Id == id)
+                {
+                    return waiting;
+                }
+            }
+
+            return null;
         }
     }
 

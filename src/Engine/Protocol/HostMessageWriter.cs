@@ -182,6 +182,14 @@ internal static class HostMessageWriter
         writer.WriteEndArray();
     }
 
+    /// <summary><c>[16, fetchId, taken]</c>.</summary>
+    public static void WriteFetchCredit(Utf8JsonWriter writer, int fetchId, long taken)
+    {
+        Start(writer, HostMessageKind.FetchCredit, fetchId);
+        writer.WriteNumberValue(taken);
+        writer.WriteEndArray();
+    }
+
     /// <summary><c>[15, fetchId, kind, message]</c>.</summary>
     public static void WriteFetchError(Utf8JsonWriter writer, int fetchId, string kind, string message)
     {

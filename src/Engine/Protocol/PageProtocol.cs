@@ -54,6 +54,10 @@ internal enum HostMessageKind
 
     /// <summary><c>[15, fetchId, kind, message]</c>: it failed; kind is the JavaScript error the page throws (TypeError, AbortError, RangeError).</summary>
     FetchError = 15,
+
+    /// <summary><c>[16, fetchId, taken]</c>: the origin's connection has taken that many bytes of a streamed request body in all
+    /// (cumulative): the page may send up to a window beyond it.</summary>
+    FetchCredit = 16,
 }
 
 /// <summary>Page → host messages.</summary>

@@ -114,8 +114,12 @@ function isForbidden(name) {
 }
 
 // The header list a Request was made with, forbidden names included (Blink's Request drops them; the host's fetch
-// sends them, as Workers does).
+// sends them, as Workers does); and the Requests made with a stream body (the host's fetch streams them).
 const madeWith = new WeakMap();
+const streamBodies = new WeakSet();
+export function madeWithStream(request) {
+  return streamBodies.has(request);
+}
 
 // Headers as [name, value] pairs, in the order given: a Headers object, a sequence of pairs or a record.
 export function headerPairs(headers) {
@@ -156,6 +160,7 @@ class Request extends NativeRequest {
     super(input instanceof IncomingRequest ? input[kToNative]() : input, init);
     if (init?.headers !== undefined) madeWith.set(this, headerPairs(init.headers));
     else if (input instanceof IncomingRequest || madeWith.has(input)) madeWith.set(this, requestHeaderPairs(input));
+    if (init?.body instanceof ReadableStream || (init?.body === undefined && streamBodies.has(input))) streamBodies.add(this);
   }
   static [Symbol.hasInstance](value) {
     return this === Request ? value instanceof NativeRequest : Function.prototype[Symbol.hasInstance].call(this, value);

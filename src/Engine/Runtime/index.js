@@ -15,7 +15,7 @@ import { handleRequest } from "./http.js";
 import { HostMessage } from "./protocol.js";
 import { streamCancel, streamTaken } from "./streams.js";
 import { KvNamespace, kvInvalidate, kvReply } from "./kv.js";
-import { fetchChunk, fetchEnd, fetchError, fetchHead } from "./subrequests.js";
+import { fetchChunk, fetchCredit, fetchEnd, fetchError, fetchHead } from "./subrequests.js";
 import { failConnection, handleTcp } from "./tcp.js";
 import { handleDatagram } from "./udp.js";
 
@@ -63,6 +63,7 @@ function dispatch(messages) {
       case HostMessage.FetchChunk: fetchChunk(m); break;
       case HostMessage.FetchEnd: fetchEnd(m); break;
       case HostMessage.FetchError: fetchError(m); break;
+      case HostMessage.FetchCredit: fetchCredit(m); break;
     }
   }
   const batch = {
@@ -87,7 +88,8 @@ function dispatch(messages) {
       case HostMessage.FetchHead:
       case HostMessage.FetchChunk:
       case HostMessage.FetchEnd:
-      case HostMessage.FetchError: break;
+      case HostMessage.FetchError:
+      case HostMessage.FetchCredit: break;
       default:
         try {
           handleTcp(m);

@@ -18,7 +18,8 @@ export const HostMessage = Object.freeze({
   FetchHead: 12,    // [12, fetchId, status, statusText, [name, value, ...], url, redirected]: a subrequest's answer (subrequests.js)
   FetchChunk: 13,   // [13, fetchId, offset, data, BodyEncoding]: a piece of its body (offset: bytes before it)
   FetchEnd: 14,     // [14, fetchId, total]: its body ended
-  FetchError: 15,   // [15, fetchId, kind, message]: it failed (kind: TypeError, AbortError, RangeError)
+  FetchError: 15,   // [15, fetchId, kind, message]: it failed (kind: TypeError, AbortError, RangeError, Error)
+  FetchCredit: 16,  // [16, fetchId, taken]: the origin took that many bytes of a streamed request body
 });
 
 export const PageMessage = Object.freeze({

@@ -3,14 +3,22 @@
 // too), redirect: "manual" gives the real 3xx. The page's own origin (the app's files) is still fetched by the page.
 //
 // Calls go to the host through the __lpFetch binding (those of one turn of the event loop travel together):
-//   [1, id, method, url, [name, value, ...], data, BodyEncoding, redirect]   start (redirect: 0 follow, 1 manual, 2 error)
-//   [2, id, taken]                                                          the body's reader has taken that many bytes
-//   [3, id]                                                                 abort (the signal, or the body cancelled)
+//   [1, id, method, url, [name, value, ...], data, BodyEncoding, redirect, streamed]
+//                       start (redirect: 0 follow, 1 manual, 2 error; streamed 1: the body follows in pieces)
+//   [2, id, taken]      the answer's reader has taken that many bytes
+//   [3, id]             abort (the signal, or the answer's body cancelled)
+//   [4, id, data, BodyEncoding]  a piece of a streamed request body      [5, id]  its end      [6, id, message]  its failure
 // The answer comes in the tab's next batches (HostMessage.FetchHead, FetchChunk, FetchEnd, FetchError); the host
-// sends at most a window of body bytes beyond what the reader took, so a slow reader holds the origin back.
-import { IncomingRequest, NativeRequest, headerPairs, nativeRequestOf, requestHeaderPairs, subrequestResponse } from "./facades.js";
-import { decodeData, encodeBytes } from "./protocol.js";
+// sends at most a window of body bytes beyond what the reader took, so a slow reader holds the origin back. A
+// streamed request body goes the other way the same way: at most a window beyond what the origin's connection took
+// (HostMessage.FetchCredit), so a slow origin holds the handler's stream back.
+import {
+  IncomingRequest, NativeRequest, headerPairs, madeWithStream, nativeRequestOf, requestHeaderPairs, subrequestResponse,
+} from "./facades.js";
+import { asBytes, decodeData, encodeBytes } from "./protocol.js";
 const REDIRECT = { follow: 0, manual: 1, error: 2 };
+const WINDOW = 1024 * 1024; // request body bytes that may be on their way beyond what the origin took
+const PIECE = 64 * 1024;
 
 const pending = new Map(); // id → state
 let nextId = 1;
@@ -62,24 +70,89 @@ export async function subrequest(input, init, url) {
   const redirect = init?.redirect === undefined && input instanceof IncomingRequest ? "manual" : request.redirect;
   const signal = request.signal;
   signal.throwIfAborted();
-  const body = request.body === null ? null : new Uint8Array(await request.arrayBuffer());
+  // A stream the handler made goes as it is produced; any other body (bytes, text, a received request's) whole.
+  // (A Request passed as init, fetch(url, request), gives its body as a stream too: whole unless it was made from one.)
+  const initStream = init?.body instanceof ReadableStream && (!(init instanceof NativeRequest) || streamedRequest(init));
+  const streamed = request.body !== null && (initStream || (init?.body === undefined && streamedRequest(input)));
+  const body = request.body === null || streamed ? null : new Uint8Array(await request.arrayBuffer());
   signal.throwIfAborted();
 
   const id = nextId++;
   return new Promise((resolve, reject) => {
     const state = { id, resolve, reject, controller: null, chunks: [], received: 0, taken: 0, wake: null, done: false,
-      failed: null, headSeen: false, signal, onAbort: null };
+      failed: null, headSeen: false, signal, onAbort: null, credit: WINDOW, creditWake: null, uploading: streamed };
     state.onAbort = () => abort(state, signal.reason);
     signal.addEventListener("abort", state.onAbort, { once: true });
     pending.set(id, state);
     const [data, encoding] = body === null ? [null, 0] : encodeBytes(body);
-    post([1, id, request.method, url, flatten(pairs), data, encoding, REDIRECT[redirect]]);
+    post([1, id, request.method, url, flatten(pairs), data, encoding, REDIRECT[redirect], streamed ? 1 : 0]);
+    if (streamed) upload(state, request.body.getReader());
   });
+}
+
+// A Request the handler made with a stream body (facades.js keeps which).
+function streamedRequest(input) {
+  return input instanceof NativeRequest && !(input instanceof IncomingRequest) && madeWithStream(input);
+}
+
+// Sends a streamed request body piece by piece, never more than WINDOW beyond what the origin's connection took.
+async function upload(state, reader) {
+  let sent = 0;
+  const credit = async () => {
+    while (sent >= state.credit && state.uploading) await new Promise((wake) => { state.creditWake = wake; });
+    return state.uploading;
+  };
+  try {
+    while (true) {
+      if (!await credit()) {
+        reader.cancel().catch(() => {});
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) {
+        post([5, state.id]);
+        return;
+      }
+      const bytes = asBytes(value);
+      if (bytes === null) throw new TypeError("Failed to fetch: a request body stream must give Uint8Array chunks");
+      for (let at = 0; at < bytes.length; at += PIECE) {
+        if (!await credit()) { // a large chunk goes piece by piece, each within the credit
+          reader.cancel().catch(() => {});
+          return;
+        }
+        const piece = bytes.subarray(at, Math.min(bytes.length, at + PIECE));
+        post([4, state.id, ...encodeBytes(piece)]);
+        sent += piece.length;
+      }
+    }
+  } catch (e) {
+    if (state.uploading) post([6, state.id, String(e?.message ?? e)]);
+  } finally {
+    state.uploading = false;
+  }
+}
+
+// [FetchCredit, id, taken]: the origin's connection has taken that many bytes of the streamed request body.
+export function fetchCredit(message) {
+  const [, id, taken] = message;
+  const state = pending.get(id);
+  if (state === undefined) return;
+  state.credit = Math.max(state.credit, taken + WINDOW);
+  const wake = state.creditWake;
+  state.creditWake = null;
+  if (wake !== null) wake();
 }
 
 function finish(state) {
   pending.delete(state.id);
   state.signal.removeEventListener("abort", state.onAbort);
+}
+
+function stopUpload(state) {
+  state.uploading = false;
+  const wake = state.creditWake;
+  state.creditWake = null;
+  if (wake !== null) wake();
 }
 
 function abort(state, reason) {
@@ -90,6 +163,7 @@ function abort(state, reason) {
 
 function fail(state, error) {
   finish(state);
+  stopUpload(state);
   if (!state.headSeen) state.reject(error);
   else {
     state.failed = error;
@@ -111,6 +185,7 @@ export function fetchHead(message) {
       if (pending.has(state.id)) {
         post([3, state.id]);
         finish(state);
+        stopUpload(state);
       }
     },
   }, { highWaterMark: 0 });
@@ -157,6 +232,7 @@ export function fetchEnd(message) {
   if (state === undefined || total !== state.received) return;
   state.done = true;
   finish(state);
+  stopUpload(state); // the origin answered whole: what is left of a streamed upload has nowhere to go
   if (state.wake !== null) state.wake();
 }
 

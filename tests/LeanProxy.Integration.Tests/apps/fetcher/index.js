@@ -66,6 +66,30 @@ export default {
           fetch(origin + "/slow?ms=" + (url.searchParams.get("ms") ?? "0") + "&i=" + i).then((r) => r.text(), (e) => `${e.name}: ${e.message}`)));
         return Response.json(results);
       }
+      case "/upload": {
+        // A body the handler streams: `mb` MiB of a known pattern, 64 KiB a piece, produced only when pulled.
+        const total = Number(url.searchParams.get("mb")) * 1024 * 1024;
+        let produced = 0;
+        const body = new ReadableStream({
+          pull(controller) {
+            if (produced >= total) {
+              controller.close();
+              return;
+            }
+            const piece = new Uint8Array(Math.min(64 * 1024, total - produced));
+            for (let i = 0; i < piece.length; i++) piece[i] = (produced + i) % 251;
+            produced += piece.length;
+            controller.enqueue(piece);
+          },
+        }, { highWaterMark: 0 });
+        let producedAtCheck = null;
+        const check = Number(url.searchParams.get("checkMs") ?? 0);
+        if (check > 0) setTimeout(() => { producedAtCheck = produced; }, check);
+        const r = await fetch(origin + (url.searchParams.get("stallMs") ? "/echo?stallMs=" + url.searchParams.get("stallMs") : "/echo"),
+          { method: "POST", body });
+        const echo = await r.json();
+        return Response.json({ length: echo.length, sha256: echo.sha256, chunked: echo.headers["transfer-encoding"] ?? null, producedAtCheck });
+      }
       case "/sequential": {
         const results = [];
         for (let i = 0; i < Number(url.searchParams.get("n")); i++) {
