@@ -37,6 +37,9 @@ public sealed partial class PageProtocolTests
     public void BodyEncodingsMatch() => Assert.That(JavaScriptConstants("BodyEncoding"), Is.EquivalentTo(CSharpConstants<BodyEncoding>()));
 
     [Test]
+    public void FetchCallsMatch() => Assert.That(JavaScriptConstants("FetchCall"), Is.EquivalentTo(CSharpConstants<FetchCallKind>()));
+
+    [Test]
     public void HandlerFailuresMatch() => Assert.That(JavaScriptConstants("HandlerFailure"), Is.EquivalentTo(CSharpConstants<HandlerFailure>()));
 
     [Test]

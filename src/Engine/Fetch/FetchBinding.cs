@@ -64,18 +64,18 @@ internal sealed class FetchBinding : IDisposable
             foreach (var call in document.RootElement.EnumerateArray())
             {
                 var id = call[1].GetInt32();
-                switch (call[0].GetInt32())
+                switch ((FetchCallKind)call[0].GetInt32())
                 {
-                    case 1:
+                    case FetchCallKind.Start:
                         Start(tab, state, id, call);
                         break;
-                    case 2:
+                    case FetchCallKind.Taken:
                         state.Find(id)?.Taken(call[2].GetInt64());
                         break;
-                    case 3:
+                    case FetchCallKind.Abort:
                         state.Abort(id);
                         break;
-                    case 4:
+                    case FetchCallKind.Piece:
                         if (state.Find(id) is { Upload: { } upload } piece && !upload.Append(call[3].GetInt32() == (int)BodyEncoding.Base64
                             ? call[2].GetBytesFromBase64() : System.Text.Encoding.UTF8.GetBytes(call[2].GetString() ?? string.Empty)))
                         {
@@ -83,10 +83,10 @@ internal sealed class FetchBinding : IDisposable
                         }
 
                         break;
-                    case 5:
+                    case FetchCallKind.End:
                         state.Find(id)?.Upload?.End();
                         break;
-                    case 6:
+                    case FetchCallKind.Fail:
                         state.Find(id)?.Upload?.Fail(call[2].GetString() ?? "it failed");
                         break;
                 }

@@ -60,6 +60,28 @@ internal enum HostMessageKind
     FetchCredit = 16,
 }
 
+/// <summary>The calls of the <c>__lpFetch</c> binding: the page's subrequests (Runtime/subrequests.js → <c>Fetch/FetchBinding</c>).</summary>
+internal enum FetchCallKind
+{
+    /// <summary><c>[1, fetchId, method, url, [name, value, …], data, BodyEncoding, redirect, streamed]</c>: make it.</summary>
+    Start = 1,
+
+    /// <summary><c>[2, fetchId, taken]</c>: the answer's reader has taken that many bytes of its body in all.</summary>
+    Taken = 2,
+
+    /// <summary><c>[3, fetchId]</c>: give it up.</summary>
+    Abort = 3,
+
+    /// <summary><c>[4, fetchId, data, BodyEncoding]</c>: a piece of a request body the handler streams.</summary>
+    Piece = 4,
+
+    /// <summary><c>[5, fetchId]</c>: that body ended.</summary>
+    End = 5,
+
+    /// <summary><c>[6, fetchId, message]</c>: that body's stream failed.</summary>
+    Fail = 6,
+}
+
 /// <summary>Page → host messages.</summary>
 internal enum PageMessageKind
 {

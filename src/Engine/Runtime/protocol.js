@@ -38,6 +38,16 @@ export const PageMessage = Object.freeze({
   TcpError: 13,         // [13, id, message, stack]
 });
 
+// The calls of the __lpFetch binding (subrequests.js → src/Engine/Fetch/FetchBinding.cs).
+export const FetchCall = Object.freeze({
+  Start: 1, // [1, fetchId, method, url, [name, value, ...], data, BodyEncoding, redirect, streamed]
+  Taken: 2, // [2, fetchId, taken]: the answer's reader took that many bytes in all
+  Abort: 3, // [3, fetchId]
+  Piece: 4, // [4, fetchId, data, BodyEncoding]: a piece of a streamed request body
+  End: 5,   // [5, fetchId]: the streamed request body ended
+  Fail: 6,  // [6, fetchId, message]: the streamed request body failed
+});
+
 export const BodyEncoding = Object.freeze({
   None: 0,   // no body: the data element is null
   Text: 1,   // ASCII text, as is

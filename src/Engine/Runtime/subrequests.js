@@ -15,7 +15,7 @@
 import {
   IncomingRequest, NativeRequest, headerPairs, madeWithStream, nativeRequestOf, requestHeaderPairs, subrequestResponse,
 } from "./facades.js";
-import { asBytes, decodeData, encodeBytes } from "./protocol.js";
+import { FetchCall, asBytes, decodeData, encodeBytes } from "./protocol.js";
 const REDIRECT = { follow: 0, manual: 1, error: 2 };
 const WINDOW = 1024 * 1024; // request body bytes that may be on their way beyond what the origin took
 const PIECE = 64 * 1024;
@@ -85,7 +85,7 @@ export async function subrequest(input, init, url) {
     signal.addEventListener("abort", state.onAbort, { once: true });
     pending.set(id, state);
     const [data, encoding] = body === null ? [null, 0] : encodeBytes(body);
-    post([1, id, request.method, url, flatten(pairs), data, encoding, REDIRECT[redirect], streamed ? 1 : 0]);
+    post([FetchCall.Start, id, request.method, url, flatten(pairs), data, encoding, REDIRECT[redirect], streamed ? 1 : 0]);
     if (streamed) upload(state, request.body.getReader());
   });
 }
@@ -110,7 +110,7 @@ async function upload(state, reader) {
       }
       const { done, value } = await reader.read();
       if (done) {
-        post([5, state.id]);
+        post([FetchCall.End, state.id]);
         return;
       }
       const bytes = asBytes(value);
@@ -121,12 +121,12 @@ async function upload(state, reader) {
           return;
         }
         const piece = bytes.subarray(at, Math.min(bytes.length, at + PIECE));
-        post([4, state.id, ...encodeBytes(piece)]);
+        post([FetchCall.Piece, state.id, ...encodeBytes(piece)]);
         sent += piece.length;
       }
     }
   } catch (e) {
-    if (state.uploading) post([6, state.id, String(e?.message ?? e)]);
+    if (state.uploading) post([FetchCall.Fail, state.id, String(e?.message ?? e)]);
   } finally {
     state.uploading = false;
   }
@@ -157,7 +157,7 @@ function stopUpload(state) {
 
 function abort(state, reason) {
   if (!pending.has(state.id)) return;
-  post([3, state.id]);
+  post([FetchCall.Abort, state.id]);
   fail(state, reason);
 }
 
@@ -183,7 +183,7 @@ export function fetchHead(message) {
     pull(controller) { return pull(state, controller); },
     cancel() {
       if (pending.has(state.id)) {
-        post([3, state.id]);
+        post([FetchCall.Abort, state.id]);
         finish(state);
         stopUpload(state);
       }
@@ -197,7 +197,7 @@ function pull(state, controller) {
     const chunk = state.chunks.shift();
     state.taken += chunk.length;
     controller.enqueue(chunk);
-    if (!state.done) post([2, state.id, state.taken]); // the host has sent it all: no credit to give
+    if (!state.done) post([FetchCall.Taken, state.id, state.taken]); // the host has sent it all: no credit to give
     return undefined;
   }
   if (state.failed !== null) {
