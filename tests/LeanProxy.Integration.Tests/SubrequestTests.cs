@@ -115,7 +115,16 @@ public sealed class SubrequestTests
     public async Task LargeBodiesGoThroughWholeBothWays(CancellationToken cancellationToken)
     {
         var download = await _client.GetByteArrayAsync(At("/pass?n=3000000"), cancellationToken);
-        Assert.That(download, Is.EqualTo(OriginServer.Pattern(3_000_000)), "3 MB through the page, piece by piece");
+        Assert.That(download, Is.EqualTo(OriginServer.Pattern(3_000_000)), "3 MB returned as they came: the host sends the body to the client itself");
+        using (var changed = await _client.GetAsync(At("/pass-header?n=500000"), cancellationToken))
+        {
+            Assert.That(changed.Headers.GetValues("x-added"), Is.EqualTo(new[] { "by the handler" }));
+            Assert.That(await changed.Content.ReadAsByteArrayAsync(cancellationToken), Is.EqualTo(OriginServer.Pattern(500_000)));
+        }
+
+        var pattern = OriginServer.Pattern(2_000_000);
+        Assert.That(await _client.GetStringAsync(At("/read-big?n=2000000"), cancellationToken),
+            Is.EqualTo($"2000000 {pattern.Aggregate(0L, (sum, b) => (sum + b) % 1000003)}"), "2 MB read by the handler itself, through the page");
 
         var upload = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
         using var posted = await _client.PostAsync(At("/proxy"), new ByteArrayContent(upload), cancellationToken);

@@ -142,6 +142,7 @@ public sealed class AppHost : IProxyRequestHandler, IProxyConnectionHandler, IPr
             Options = _options,
             Logger = new AppLogger(_loggerFactory.CreateLogger("LeanProxy.Engine"), _bundle.Name, _options.Version ?? _bundle.ContentId[..12]),
             Bindings = PageBindings.Create(Bindings()),
+            Subrequests = _fetchBinding,
             Pages = new CdpPageFactory(browser, pageServer, _egress, prepared),
         };
         _pageServer = pageServer;

@@ -20,6 +20,9 @@ internal sealed class AppScope
     /// <summary>Page → host calls by binding name (<see cref="PageBindings"/>).</summary>
     public required PageBindings Bindings { get; init; }
 
+    /// <summary>The app version's subrequests (the handler's fetch to other servers); null in tests without them.</summary>
+    public Fetch.FetchBinding? Subrequests { get; init; }
+
     /// <summary>Opens the app's tabs (a real browser's, or a scripted fake in tests).</summary>
     public required IPageFactory Pages { get; init; }
 

@@ -98,6 +98,10 @@ internal sealed class FetchBinding : IDisposable
         }
     }
 
+    /// <summary>The body of <paramref name="tab"/>'s subrequest <paramref name="fetchId"/>, for the host to send to the client; null when it is gone.</summary>
+    public ForwardedBody? Forward(Tab tab, int fetchId) =>
+        _tabs.TryGetValue(tab, out var state) ? state.Find(fetchId)?.Forward() : null;
+
     public void Dispose()
     {
         foreach (var state in _tabs.Values)

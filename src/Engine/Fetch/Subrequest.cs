@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Threading.Channels;
 using LeanProxy.Engine.Tabs;
 
 namespace LeanProxy.Engine.Fetch;
@@ -45,6 +46,10 @@ internal sealed class Subrequest
     private long _taken;
     private TaskCompletionSource? _credit;
 
+    // Where a body that did not come whole goes: to the page (its reader's first read), or to the client by the host
+    // (the handler returned the answer untouched: Forward). Decided once.
+    private readonly TaskCompletionSource<ForwardedBody?> _destination = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     private readonly Action<string> _refused;
 
     /// <summary><paramref name="refused"/> hears of a destination the egress policy refused (for the log).</summary>
@@ -67,6 +72,7 @@ internal sealed class Subrequest
     /// <summary>The page's reader has taken <paramref name="total"/> bytes of the body in all.</summary>
     public void Taken(long total)
     {
+        _destination.TrySetResult(null);
         TaskCompletionSource? credit;
         lock (_lock)
         {
@@ -81,6 +87,16 @@ internal sealed class Subrequest
         }
 
         credit?.TrySetResult();
+    }
+
+    /// <summary>
+    /// The handler returned this answer with its body untouched: the host sends the body to the client itself. Null
+    /// when the page reads it already (or it came whole).
+    /// </summary>
+    public ForwardedBody? Forward()
+    {
+        var forwarded = new ForwardedBody(this);
+        return _destination.TrySetResult(forwarded) ? forwarded : null;
     }
 
     /// <summary>The page gave it up (its signal, or its body cancelled): stop reading from the origin.</summary>
@@ -244,6 +260,15 @@ internal sealed class Subrequest
             if (!small)
             {
                 _tab.Enqueue(head);
+                if (await _destination.Task.WaitAsync(cancellationToken).ConfigureAwait(false) is { } forwarded)
+                {
+                    await ForwardAsync(stream, forwarded, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+            }
+            else
+            {
+                _destination.TrySetResult(null); // it comes whole to the page
             }
 
             while (small && filled < first.Length)
@@ -295,6 +320,37 @@ internal sealed class Subrequest
             }
 
             _tab.Enqueue(new FetchItem.End(Id, sent));
+        }
+    }
+
+    /// <summary>The body from the origin straight to the client's connection (<see cref="ForwardedBody"/>).</summary>
+    private async Task ForwardAsync(Stream stream, ForwardedBody forwarded, CancellationToken cancellationToken)
+    {
+        long sent = 0;
+        try
+        {
+            while (true)
+            {
+                var buffer = new byte[ChunkSize];
+                var read = await ReadAsync(stream, buffer, sent, cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    forwarded.Writer.TryComplete();
+                    return;
+                }
+
+                await forwarded.Writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                sent += read;
+            }
+        }
+        catch (ChannelClosedException)
+        {
+            // The client went away (the listener disposed the body).
+        }
+        catch (Exception ex) when (ex is SubrequestException or OperationCanceledException)
+        {
+            forwarded.Writer.TryComplete(new InvalidOperationException("The forwarded body failed: " + ex.Message, ex));
+            throw;
         }
     }
 

@@ -182,6 +182,14 @@ internal static class PageMessageReader
                 message = new PageMessage(kind, id, ReadHead(ref reader));
                 break;
 
+            case PageMessageKind.ResponseFromFetch:
+            {
+                var response = ReadHead(ref reader);
+                reader.Read();
+                message = new PageMessage(kind, id, response, Count: reader.GetInt32());
+                break;
+            }
+
             case PageMessageKind.BodyChunk or PageMessageKind.DatagramReply or PageMessageKind.TcpWrite:
                 reader.Read();
                 message = new PageMessage(kind, id, Data: ReadData(ref reader) ?? []);

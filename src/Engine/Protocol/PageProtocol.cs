@@ -123,6 +123,10 @@ internal enum PageMessageKind
 
     /// <summary><c>[13, id, message, stack]</c>: the connection's handler threw or rejected.</summary>
     TcpError = 13,
+
+    /// <summary><c>[14, id, status, statusText, [name, value, …], fetchId]</c>: the handler answered with a subrequest's
+    /// response, its body untouched: the host sends that body to the client itself (see Fetch/Subrequest.Forward).</summary>
+    ResponseFromFetch = 14,
 }
 
 /// <summary>How bytes travel in a JSON string (Chromium escapes every non-ASCII character, so binary goes as base64).</summary>

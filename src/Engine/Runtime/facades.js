@@ -12,7 +12,7 @@ export const NativeRequest = globalThis.Request;
 export const NativeResponse = globalThis.Response;
 export const nativeResponseHeaders = Object.getOwnPropertyDescriptor(NativeResponse.prototype, "headers").get;
 
-const kNative = Symbol("leanproxy.native");   // the Blink object, once made (undefined until then)
+export const kNative = Symbol("leanproxy.native");   // the Blink object, once made (undefined until then)
 export const kBody = Symbol("leanproxy.body");       // null | string | Uint8Array; NO_SIMPLE_BODY: the body lives in kNative
 const kUsed = Symbol("leanproxy.used");       // the body was read without a Blink object
 const kHeaders = Symbol("leanproxy.headers"); // a guard-less Headers, made when first needed
@@ -30,6 +30,7 @@ export const kStatusText = Symbol("leanproxy.statusText");
 const kDefaultType = Symbol("leanproxy.defaultType"); // a string body and no content-type given: text/plain
 const kResponseUrl = Symbol("leanproxy.responseUrl");   // a subrequest's answer: the URL it came from
 const kRedirected = Symbol("leanproxy.redirected");     // ... and whether a redirect led there
+export const kFetchId = Symbol("leanproxy.fetchId");    // ... and its id (a handler that returns it as it is: the host forwards it)
 
 function bodyText(body) {
   return body === null ? "" : typeof body === "string" ? body : decoder.decode(body);
@@ -402,7 +403,7 @@ function fromNative(native) {
 
 // The answer to a subrequest (subrequests.js): its body a stream from the host, every header it came with (Set-Cookie
 // too), the URL it came from.
-export function subrequestResponse(stream, status, statusText, flat, url, redirected) {
+export function subrequestResponse(stream, status, statusText, flat, url, redirected, fetchId) {
   const response = adopt(Object.create(Response.prototype), new NativeResponse(NULL_BODY_STATUS.has(status) ? null : stream,
     { status, statusText }));
   const headers = new Headers();
@@ -410,6 +411,7 @@ export function subrequestResponse(stream, status, statusText, flat, url, redire
   response[kHeaders] = headers;
   response[kResponseUrl] = url;
   response[kRedirected] = redirected;
+  response[kFetchId] = fetchId;
   if (NULL_BODY_STATUS.has(status)) stream.cancel().catch(() => {});
   return response;
 }

@@ -5,8 +5,9 @@ import {
   IncomingRequest, NativeResponse, NO_SIMPLE_BODY, headerList, kBody, kHeaderList, kStatus, kStatusText, kToNative,
   nativeResponseHeaders,
 } from "./facades.js";
-import { badReturn, describe, failure } from "./protocol.js";
+import { PageMessage, badReturn, describe, failure } from "./protocol.js";
 import { readBody, responseMessage } from "./streams.js";
+import { forwardable } from "./subrequests.js";
 
 // The message for the handler's Response: a whole response, or a promise of one (null once it was streamed).
 function toMessage(id, response) {
@@ -18,6 +19,8 @@ function toMessage(id, response) {
   if (kStatus in response) {
     // A Response made in the page: its parts are at hand.
     const head = [response[kStatus], response[kStatusText], response[kHeaderList]()];
+    const fetchId = forwardable(response);
+    if (fetchId !== null) return [PageMessage.ResponseFromFetch, id, ...head, fetchId];
     const body = response[kBody];
     if (body !== NO_SIMPLE_BODY) return responseMessage(id, head, body);
     return readBody(id, head, response[kToNative]());

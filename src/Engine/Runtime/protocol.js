@@ -36,6 +36,7 @@ export const PageMessage = Object.freeze({
   TcpShutdownWrite: 11, // [11, id]
   TcpClose: 12,         // [12, id]
   TcpError: 13,         // [13, id, message, stack]
+  ResponseFromFetch: 14, // [14, id, status, statusText, [name, value, ...], fetchId]: the answer of a subrequest, its body sent by the host
 });
 
 // The calls of the __lpFetch binding (subrequests.js → src/Engine/Fetch/FetchBinding.cs).

@@ -13,7 +13,8 @@
 // streamed request body goes the other way the same way: at most a window beyond what the origin's connection took
 // (HostMessage.FetchCredit), so a slow origin holds the handler's stream back.
 import {
-  IncomingRequest, NativeRequest, headerPairs, madeWithStream, nativeRequestOf, requestHeaderPairs, subrequestResponse,
+  IncomingRequest, NativeRequest, headerPairs, kFetchId, kNative, madeWithStream, nativeRequestOf, requestHeaderPairs,
+  subrequestResponse,
 } from "./facades.js";
 import { FetchCall, asBytes, decodeData, encodeBytes } from "./protocol.js";
 const REDIRECT = { follow: 0, manual: 1, error: 2 };
@@ -80,7 +81,8 @@ export async function subrequest(input, init, url) {
   const id = nextId++;
   return new Promise((resolve, reject) => {
     const state = { id, resolve, reject, controller: null, chunks: [], received: 0, taken: 0, wake: null, done: false,
-      failed: null, headSeen: false, signal, onAbort: null, credit: WINDOW, creditWake: null, uploading: streamed };
+      failed: null, headSeen: false, signal, onAbort: null, credit: WINDOW, creditWake: null, uploading: streamed,
+      started: false, stream: null };
     state.onAbort = () => abort(state, signal.reason);
     signal.addEventListener("abort", state.onAbort, { once: true });
     pending.set(id, state);
@@ -189,10 +191,30 @@ export function fetchHead(message) {
       }
     },
   }, { highWaterMark: 0 });
-  state.resolve(subrequestResponse(stream, status, statusText, flat, url, redirected === 1));
+  state.stream = stream;
+  state.resolve(subrequestResponse(stream, status, statusText, flat, url, redirected === 1, id));
+}
+
+// The id of the subrequest whose answer `response` is, when the handler returns it with its body untouched and the
+// host still has that body (it waits for the page's first read or this): the host then sends the body to the client
+// itself, never through the page. Null: the page sends it as any other body.
+export function forwardable(response) {
+  const id = response[kFetchId];
+  if (id === undefined) return null;
+  const state = pending.get(id);
+  if (state === undefined || state.started || state.received !== 0 || state.done || response.bodyUsed) return null;
+  if (state.stream.locked || response[kNative]?.body?.locked) return null;
+  state.started = true;
+  finish(state);
+  stopUpload(state);
+  return id;
 }
 
 function pull(state, controller) {
+  if (!state.started) {
+    state.started = true;
+    post([FetchCall.Taken, state.id, 0]); // the page reads it: the host sends the body here
+  }
   if (state.chunks.length > 0) {
     const chunk = state.chunks.shift();
     state.taken += chunk.length;

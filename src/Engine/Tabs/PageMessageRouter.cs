@@ -85,6 +85,7 @@ internal sealed class PageMessageRouter(Tab tab)
         }
     }
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000", Justification = "A streamed body goes to the response, which the listener disposes; or it is disposed here when nobody will read it.")]
     private void CompleteRequest(PendingRequest request, in PageMessage message)
     {
         var app = tab.App;
@@ -100,6 +101,20 @@ internal sealed class PageMessageRouter(Tab tab)
                 if (!request.TryComplete(message.Response))
                 {
                     body.Dispose(); // answered meanwhile (a deadline): nobody will read the body
+                }
+
+                return;
+            case PageMessageKind.ResponseFromFetch:
+                if (app.Subrequests?.Forward(tab, (int)message.Count) is not { } forwarded)
+                {
+                    request.TryComplete(ProxyResponse.Text(502, "Bad Gateway: the subrequest's body is no longer there."));
+                    return;
+                }
+
+                message.Response!.StreamingBody = forwarded;
+                if (!request.TryComplete(message.Response))
+                {
+                    forwarded.Dispose(); // answered meanwhile (a deadline): nobody will read the body
                 }
 
                 return;

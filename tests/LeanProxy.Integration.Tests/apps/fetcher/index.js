@@ -30,6 +30,19 @@ export default {
         return fetch(origin + url.pathname.replace("/proxy", "") + "/echo" + url.search, request);
       case "/pass":
         return fetch(origin + "/bytes" + url.search, request);
+      case "/pass-header": {
+        // Returned as it came but for a header: the host still sends the body itself.
+        const r = await fetch(origin + "/bytes" + url.search);
+        r.headers.set("x-added", "by the handler");
+        return r;
+      }
+      case "/read-big": {
+        // A large body the handler reads itself: it comes to the page piece by piece.
+        const bytes = new Uint8Array(await (await fetch(origin + "/bytes" + url.search)).arrayBuffer());
+        let sum = 0;
+        for (const b of bytes) sum = (sum + b) % 1000003;
+        return new Response(`${bytes.length} ${sum}`);
+      }
       case "/manual":
         return attempt(async () => {
           const r = await fetch(origin + "/redirect?to=/echo", { redirect: "manual" });
