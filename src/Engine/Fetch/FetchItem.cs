@@ -41,7 +41,7 @@ internal abstract class FetchItem(int fetchId) : TabItem(fetchId)
                 HostMessageWriter.WriteFetchChunk(writer, Id, 0, body.AsSpan(0, length));
             }
 
-            HostMessageWriter.WriteFetchEnd(writer, Id, length);
+            HostMessageWriter.WriteCount(writer, HostMessageKind.FetchEnd, Id, length);
         }
     }
 
@@ -49,14 +49,14 @@ internal abstract class FetchItem(int fetchId) : TabItem(fetchId)
     {
         public override int PayloadLength => 0;
 
-        public override void Write(Utf8JsonWriter writer) => HostMessageWriter.WriteFetchEnd(writer, Id, total);
+        public override void Write(Utf8JsonWriter writer) => HostMessageWriter.WriteCount(writer, HostMessageKind.FetchEnd, Id, total);
     }
 
     public sealed class Credit(int fetchId, long taken) : FetchItem(fetchId)
     {
         public override int PayloadLength => 0;
 
-        public override void Write(Utf8JsonWriter writer) => HostMessageWriter.WriteFetchCredit(writer, Id, taken);
+        public override void Write(Utf8JsonWriter writer) => HostMessageWriter.WriteCount(writer, HostMessageKind.FetchCredit, Id, taken);
     }
 
     public sealed class Failure(int fetchId, string kind, string message) : FetchItem(fetchId)

@@ -174,22 +174,6 @@ internal static class HostMessageWriter
         writer.WriteEndArray();
     }
 
-    /// <summary><c>[14, fetchId, total]</c>.</summary>
-    public static void WriteFetchEnd(Utf8JsonWriter writer, int fetchId, long total)
-    {
-        Start(writer, HostMessageKind.FetchEnd, fetchId);
-        writer.WriteNumberValue(total);
-        writer.WriteEndArray();
-    }
-
-    /// <summary><c>[16, fetchId, taken]</c>.</summary>
-    public static void WriteFetchCredit(Utf8JsonWriter writer, int fetchId, long taken)
-    {
-        Start(writer, HostMessageKind.FetchCredit, fetchId);
-        writer.WriteNumberValue(taken);
-        writer.WriteEndArray();
-    }
-
     /// <summary><c>[15, fetchId, kind, message]</c>.</summary>
     public static void WriteFetchError(Utf8JsonWriter writer, int fetchId, string kind, string message)
     {
