@@ -90,6 +90,9 @@ public sealed class CliTests
     [TestCase("--queue", "0", "--queue 0")]
     [TestCase("--log-level", "loud", "--log-level loud")]
     [TestCase("--browser-url", "ftp://x", "--browser-url ftp://x")]
+    [TestCase("--max-subrequests", "0", "--max-subrequests 0: must be at least 1")]
+    [TestCase("--ca-file", "/nonexistent/ca.pem", "--ca-file /nonexistent/ca.pem: no such file")]
+    [TestCase("--ca-file", "/etc/passwd", "--ca-file /etc/passwd: holds no certificate")]
     public async Task ABadValueExits2NamingTheFlag(string flag, string value, string expected)
     {
         var (code, _, stderr) = await RunAsync("serve", ExampleApp, flag, value);

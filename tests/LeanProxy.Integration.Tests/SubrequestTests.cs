@@ -80,6 +80,18 @@ public sealed class SubrequestTests
 
     [Test]
     [CancelAfter(30_000)]
+    public async Task ABodySendsItsOwnContentType(CancellationToken cancellationToken)
+    {
+        using var result = JsonDocument.Parse(await _client.GetStringAsync(At("/form"), cancellationToken));
+        var multipart = result.RootElement.GetProperty("multipart").GetString()!;
+        Assert.That(multipart, Does.StartWith("multipart/form-data; boundary="));
+        Assert.That(result.RootElement.GetProperty("body").GetString(), Does.Contain(multipart["multipart/form-data; boundary=".Length..])
+            .And.Contain("name=\"field\"").And.Contain("value"));
+        Assert.That(result.RootElement.GetProperty("text").GetString(), Is.EqualTo("text/plain;charset=UTF-8"));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
     public async Task ARequestTheHandlerMadeKeepsTheHeadersABrowserDrops(CancellationToken cancellationToken)
     {
         using var echo = JsonDocument.Parse(await _client.GetStringAsync(At("/request-object"), cancellationToken));

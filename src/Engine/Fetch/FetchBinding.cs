@@ -58,38 +58,57 @@ internal sealed class FetchBinding : IDisposable
     public void Handle(Tab tab, ReadOnlySpan<byte> payload)
     {
         var state = _tabs.GetOrAdd(tab, Watch);
+        JsonDocument document;
         try
         {
-            using var document = JsonDocument.Parse(payload.ToArray());
+            document = JsonDocument.Parse(payload.ToArray());
+        }
+        catch (JsonException)
+        {
+            EngineLog.FetchMalformed(_logger, _app, tab.Index);
+            return;
+        }
+
+        using (document)
+        {
             foreach (var call in document.RootElement.EnumerateArray())
             {
-                var id = call[1].GetInt32();
-                switch ((FetchCallKind)call[0].GetInt32())
-                {
-                    case FetchCallKind.Start:
-                        Start(tab, state, id, call);
-                        break;
-                    case FetchCallKind.Taken:
-                        state.Find(id)?.Taken(call[2].GetInt64());
-                        break;
-                    case FetchCallKind.Abort:
-                        state.Abort(id);
-                        break;
-                    case FetchCallKind.Piece:
-                        if (state.Find(id) is { Upload: { } upload } piece && !upload.Append(call[3].GetInt32() == (int)BodyEncoding.Base64
-                            ? call[2].GetBytesFromBase64() : System.Text.Encoding.UTF8.GetBytes(call[2].GetString() ?? string.Empty)))
-                        {
-                            piece.Abort();
-                        }
+                Handle(tab, state, call);
+            }
+        }
+    }
 
-                        break;
-                    case FetchCallKind.End:
-                        state.Find(id)?.Upload?.End();
-                        break;
-                    case FetchCallKind.Fail:
-                        state.Find(id)?.Upload?.Fail(call[2].GetString() ?? "it failed");
-                        break;
-                }
+    /// <summary>One call; a malformed one is logged and skipped, the others of its payload still run.</summary>
+    private void Handle(Tab tab, TabSubrequests state, JsonElement call)
+    {
+        try
+        {
+            var id = call[1].GetInt32();
+            switch ((FetchCallKind)call[0].GetInt32())
+            {
+                case FetchCallKind.Start:
+                    Start(tab, state, id, call);
+                    break;
+                case FetchCallKind.Taken:
+                    state.Find(id)?.Taken(call[2].GetInt64());
+                    break;
+                case FetchCallKind.Abort:
+                    state.Abort(id);
+                    break;
+                case FetchCallKind.Piece:
+                    if (state.Find(id) is { Upload: { } upload } piece && !upload.Append(call[3].GetInt32() == (int)BodyEncoding.Base64
+                        ? call[2].GetBytesFromBase64() : System.Text.Encoding.UTF8.GetBytes(call[2].GetString() ?? string.Empty)))
+                    {
+                        piece.Abort();
+                    }
+
+                    break;
+                case FetchCallKind.End:
+                    state.Find(id)?.Upload?.End();
+                    break;
+                case FetchCallKind.Fail:
+                    state.Find(id)?.Upload?.Fail(call[2].GetString() ?? "it failed");
+                    break;
             }
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or IndexOutOfRangeException or FormatException)
@@ -119,13 +138,23 @@ internal sealed class FetchBinding : IDisposable
     {
         var state = new TabSubrequests();
         tab.Page.Ended.ContinueWith(
-            static (_, s) => ((TabSubrequests)s!).AbortAll(), state, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
+            _ =>
+            {
+                state.AbortAll();
+                _tabs.TryRemove(tab, out var _);
+            },
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return state;
     }
 
     private void Start(Tab tab, TabSubrequests state, int id, JsonElement call)
     {
+        if (state.Find(id) is not null)
+        {
+            EngineLog.FetchMalformed(_logger, _app, tab.Index); // an id in use: a page that does not follow the protocol
+            return;
+        }
+
         if (Parse(id, call, out var invalid) is not { } start)
         {
             tab.Enqueue(new FetchItem.Failure(id, "TypeError", invalid!));
@@ -222,7 +251,7 @@ internal sealed class FetchBinding : IDisposable
         var status = 0;
         try
         {
-            status = await subrequest.RunAsync(_client.Value).ConfigureAwait(false);
+            status = await subrequest.RunAsync(() => _client.Value).ConfigureAwait(false);
         }
         finally
         {

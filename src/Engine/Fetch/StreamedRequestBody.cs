@@ -17,6 +17,7 @@ internal sealed class StreamedRequestBody(Action<long> taken) : HttpContent
 
     // No pause in the pipe: the credit bounds what the page may have sent ahead (checked in Append).
     private readonly Pipe _pipe = new(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
+    private readonly Lock _lock = new();
     private long _received;
     private long _taken;
     private bool _ended;
@@ -24,18 +25,28 @@ internal sealed class StreamedRequestBody(Action<long> taken) : HttpContent
     /// <summary>A piece from the page (on the CDP receive loop: never waits). False when it is past the page's credit.</summary>
     public bool Append(ReadOnlySpan<byte> piece)
     {
-        if (_ended)
+        lock (_lock)
         {
-            return true; // after a failure or the end: nowhere to go
-        }
+            if (_ended)
+            {
+                return true; // after a failure or the end: nowhere to go
+            }
 
-        _received += piece.Length;
-        if (_received - Interlocked.Read(ref _taken) > Subrequest.Window + CreditStep)
-        {
-            Fail("the page sent more of the body than its credit");
-            return false;
-        }
+            _received += piece.Length;
+            if (_received - Interlocked.Read(ref _taken) > Subrequest.Window + CreditStep)
+            {
+                _ended = true;
+                _pipe.Writer.Complete(new IOException("The request body stream failed: the page sent more of the body than its credit"));
+                return false;
+            }
 
+            Write(piece);
+            return true;
+        }
+    }
+
+    private void Write(ReadOnlySpan<byte> piece)
+    {
         _pipe.Writer.Write(piece);
         var flush = _pipe.Writer.FlushAsync(); // completes at once: the pipe never pauses
         if (flush.IsCompleted)
@@ -46,20 +57,30 @@ internal sealed class StreamedRequestBody(Action<long> taken) : HttpContent
         {
             _ = flush.AsTask();
         }
-
-        return true;
     }
 
     public void End()
     {
-        _ended = true;
-        _pipe.Writer.Complete();
+        lock (_lock)
+        {
+            if (!_ended)
+            {
+                _ended = true;
+                _pipe.Writer.Complete();
+            }
+        }
     }
 
     public void Fail(string message)
     {
-        _ended = true;
-        _pipe.Writer.Complete(new IOException("The request body stream failed: " + message));
+        lock (_lock)
+        {
+            if (!_ended)
+            {
+                _ended = true;
+                _pipe.Writer.Complete(new IOException("The request body stream failed: " + message));
+            }
+        }
     }
 
     protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>

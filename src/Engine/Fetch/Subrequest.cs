@@ -35,7 +35,7 @@ internal sealed class Subrequest
     // Never sent as the handler set them: the URL decides Host, the body its length, the connection its own hops.
     private static readonly HashSet<string> Dropped = new(StringComparer.OrdinalIgnoreCase)
     {
-        "host", "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "content-length",
+        "host", "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "content-length", "expect",
     };
 
     private readonly SubrequestStart _start;
@@ -44,6 +44,7 @@ internal sealed class Subrequest
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _cancel = new();
     private long _taken;
+    private long _sent;
     private TaskCompletionSource? _credit;
 
     // Where a body that did not come whole goes: to the page (its reader's first read), or to the client by the host
@@ -76,6 +77,7 @@ internal sealed class Subrequest
         TaskCompletionSource? credit;
         lock (_lock)
         {
+            total = Math.Min(total, _sent); // a page cannot take what was not sent (and so cannot lift the window)
             if (total <= _taken)
             {
                 return;
@@ -113,15 +115,22 @@ internal sealed class Subrequest
     }
 
     /// <summary>Runs it to its end (or the request's deadline); returns the status it got (0: none) for the metrics and the live log.</summary>
-    public async Task<int> RunAsync(SubrequestClient client)
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031", Justification = "Every failure becomes the page's rejection: a fetch never hangs.")]
+    public async Task<int> RunAsync(Func<SubrequestClient> client)
     {
         _cancel.CancelAfter(_deadline);
         var token = _cancel.Token;
         HttpResponseMessage? response = null;
         try
         {
-            var (answer, url, redirected) = await SendFollowingAsync(client, token).ConfigureAwait(false);
+            var (answer, url, redirected) = await SendFollowingAsync(client(), token).ConfigureAwait(false);
             response = answer;
+            if ((int)response.StatusCode is < 200 or > 599)
+            {
+                throw SubrequestException.Type($"Fetch to {Describe(_start.Url)} failed: the origin answered with status {(int)response.StatusCode}, " +
+                    "which a Response cannot have.");
+            }
+
             var head = new FetchItem.Head(Id, (int)response.StatusCode, response.ReasonPhrase ?? string.Empty, HeadersOf(response), url.AbsoluteUri,
                 redirected);
             await PumpBodyAsync(head, response, token).ConfigureAwait(false);
@@ -139,13 +148,20 @@ internal sealed class Subrequest
                 $"The subrequest to {Describe(_start.Url)} was aborted: it was given up, or it outlived the request's deadline."));
             return response is null ? 0 : (int)response.StatusCode;
         }
-        catch (Exception ex) when (ex is HttpRequestException or IOException or InvalidOperationException or OperationCanceledException)
+        catch (Exception ex)
         {
+            // Whatever else failed (an HTTP error, a bad CA file, a bug): the page's fetch rejects, it never hangs.
             _tab.Enqueue(new FetchItem.Failure(Id, "TypeError", Explain(ex)));
             return response is null ? 0 : (int)response.StatusCode;
         }
         finally
         {
+            // A forward asked for after the body's pump had ended: its client gets an end, not a wait.
+            if (!_destination.TrySetResult(null) && await _destination.Task.ConfigureAwait(false) is { } late && !late.Completion.IsCompleted)
+            {
+                late.Writer.TryComplete(new IOException("The subrequest ended before its body was forwarded."));
+            }
+
             response?.Dispose();
             Upload?.Fail("the subrequest ended"); // a page still streaming it gets no more credit
             _cancel.Dispose();
@@ -262,6 +278,7 @@ internal sealed class Subrequest
                 _tab.Enqueue(head);
                 if (await _destination.Task.WaitAsync(cancellationToken).ConfigureAwait(false) is { } forwarded)
                 {
+                    _cancel.CancelAfter(Timeout.InfiniteTimeSpan); // the handler has answered: the client's pace decides now
                     await ForwardAsync(stream, forwarded, cancellationToken).ConfigureAwait(false);
                     return;
                 }
@@ -296,6 +313,11 @@ internal sealed class Subrequest
 
             if (filled > 0)
             {
+                lock (_lock)
+                {
+                    _sent = filled;
+                }
+
                 _tab.Enqueue(new FetchItem.Chunk(Id, 0, first, filled));
             }
 
@@ -313,6 +335,11 @@ internal sealed class Subrequest
                 if (_tab.IsDead)
                 {
                     return; // nobody to hand it to: the tab's end failed its request
+                }
+
+                lock (_lock)
+                {
+                    _sent = sent + read;
                 }
 
                 _tab.Enqueue(new FetchItem.Chunk(Id, sent, buffer, read));

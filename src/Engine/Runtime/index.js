@@ -14,8 +14,8 @@ import "./facades.js";
 import { handleRequest } from "./http.js";
 import { HostMessage } from "./protocol.js";
 import { streamCancel, streamTaken } from "./streams.js";
-import { KvNamespace, kvInvalidate, kvReply } from "./kv.js";
-import { fetchChunk, fetchCredit, fetchEnd, fetchError, fetchHead } from "./subrequests.js";
+import { KvNamespace, flushKvCalls, kvInvalidate, kvReply } from "./kv.js";
+import { fetchChunk, fetchCredit, fetchEnd, fetchError, fetchHead, flushFetchCalls } from "./subrequests.js";
 import { failConnection, handleTcp } from "./tcp.js";
 import { handleDatagram } from "./udp.js";
 
@@ -48,6 +48,8 @@ function maybeCollect(count) {
 // is done by then. Flow control goes first, before any handler runs: a handler that spins until it is terminated
 // cannot make an acknowledgement of the same batch be lost.
 function dispatch(messages) {
+  flushKvCalls();
+  flushFetchCalls();
   let resolve;
   const promise = new Promise((r) => { resolve = r; });
   let answered = 0;

@@ -38,14 +38,22 @@ function call(binding, op, args) {
     const id = nextId++;
     pending.set(id, { resolve, reject });
     queue.push([id, binding, op, ...args]);
-    if (queue.length === 1) {
-      queueMicrotask(() => {
-        const calls = queue;
-        queue = [];
-        send(calls);
-      });
+    if (!scheduled) {
+      scheduled = true;
+      queueMicrotask(flushKvCalls);
     }
   });
+}
+
+let scheduled = false;
+
+// Sends the calls waiting; index.js also calls it when a batch comes (a terminated script takes its microtasks along).
+export function flushKvCalls() {
+  scheduled = false;
+  if (queue.length === 0) return;
+  const calls = queue;
+  queue = [];
+  send(calls);
 }
 
 // [KvReply, callId, ok, result]: ok 1 → the result; ok 0 → [kind, message]. A repeat (after a stopped batch) is ignored.

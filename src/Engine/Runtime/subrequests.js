@@ -25,15 +25,24 @@ const pending = new Map(); // id → state
 let nextId = 1;
 let queue = [];
 
+let scheduled = false;
+
 function post(call) {
   queue.push(call);
-  if (queue.length === 1) {
-    queueMicrotask(() => {
-      const calls = queue;
-      queue = [];
-      globalThis.__lpFetch(JSON.stringify(calls));
-    });
+  if (!scheduled) {
+    scheduled = true;
+    queueMicrotask(flushFetchCalls);
   }
+}
+
+// Sends the calls waiting; index.js also calls it when a batch comes, so calls whose microtask a terminated script
+// took with it (V8 drops the microtask queue) still go.
+export function flushFetchCalls() {
+  scheduled = false;
+  if (queue.length === 0) return;
+  const calls = queue;
+  queue = [];
+  globalThis.__lpFetch(JSON.stringify(calls));
 }
 
 // The absolute http(s) URL a fetch of `input` goes to when it leaves the page's own origin; null: the page fetches it.
@@ -67,6 +76,9 @@ export async function subrequest(input, init, url) {
   if (init?.body instanceof ReadableStream && init.duplex === undefined) options = { ...init, duplex: "half" };
   const request = new NativeRequest(nativeRequestOf(input), options);
   const pairs = init?.headers !== undefined ? headerPairs(init.headers) : requestHeaderPairs(input);
+  // The body's own type (FormData's boundary, a string's text/plain, a Blob's type), as Workers sends it.
+  const type = request.headers.get("content-type");
+  if (type !== null && !pairs.some(([name]) => name.toLowerCase() === "content-type")) pairs.push(["content-type", type]);
   // The request a handler received has redirect "manual" in Workers: fetch(request) hands a 3xx back as it is.
   const redirect = init?.redirect === undefined && input instanceof IncomingRequest ? "manual" : request.redirect;
   const signal = request.signal;
@@ -179,7 +191,7 @@ export function fetchHead(message) {
   const [, id, status, statusText, flat, url, redirected] = message;
   const state = pending.get(id);
   if (state === undefined || state.headSeen) return; // aborted meanwhile, or repeated after a stopped batch
-  state.headSeen = true;
+  let response;
   const stream = new ReadableStream({
     start(controller) { state.controller = controller; },
     pull(controller) { return pull(state, controller); },
@@ -191,8 +203,15 @@ export function fetchHead(message) {
       }
     },
   }, { highWaterMark: 0 });
+  try {
+    response = subrequestResponse(stream, status, statusText, flat, url, redirected === 1, id);
+  } catch (e) {
+    abort(state, new TypeError(`Fetch to ${url} failed: ${e.message}`));
+    return;
+  }
+  state.headSeen = true;
   state.stream = stream;
-  state.resolve(subrequestResponse(stream, status, statusText, flat, url, redirected === 1, id));
+  state.resolve(response);
 }
 
 // The id of the subrequest whose answer `response` is, when the handler returns it with its body untouched and the
@@ -207,6 +226,8 @@ export function forwardable(response) {
   state.started = true;
   finish(state);
   stopUpload(state);
+  // The host sends the body to the client: reading it here again fails as a used body does.
+  state.controller?.error(new TypeError("Failed to read the body: it was already sent to the client"));
   return id;
 }
 
@@ -240,7 +261,12 @@ function pull(state, controller) {
 export function fetchChunk(message) {
   const [, id, offset, data, encoding] = message;
   const state = pending.get(id);
-  if (state === undefined || offset !== state.received) return;
+  if (state === undefined || offset < state.received) return; // a repeat after a stopped batch
+  if (offset > state.received) {
+    // A piece went missing (a stopped batch repeated out of order): the body cannot be whole any more.
+    abort(state, new TypeError("Failed to read the body: a piece of it was lost"));
+    return;
+  }
   const bytes = decodeData(data, encoding);
   state.received += bytes.length;
   state.chunks.push(bytes);
@@ -251,7 +277,11 @@ export function fetchChunk(message) {
 export function fetchEnd(message) {
   const [, id, total] = message;
   const state = pending.get(id);
-  if (state === undefined || total !== state.received) return;
+  if (state === undefined) return;
+  if (total !== state.received) {
+    abort(state, new TypeError("Failed to read the body: a piece of it was lost"));
+    return;
+  }
   state.done = true;
   finish(state);
   stopUpload(state); // the origin answered whole: what is left of a streamed upload has nowhere to go

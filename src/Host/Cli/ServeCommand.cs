@@ -130,6 +130,29 @@ internal static class ServeCommand
             throw new UsageException($"--ca-file {options.CaFile}: no such file.");
         }
 
+        if (options.CaFile is not null)
+        {
+            var roots = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+            try
+            {
+                roots.ImportFromPemFile(options.CaFile);
+            }
+            catch (System.Security.Cryptography.CryptographicException ex)
+            {
+                throw new UsageException($"--ca-file {options.CaFile}: not a PEM file of certificates ({ex.Message}).");
+            }
+
+            if (roots.Count == 0)
+            {
+                throw new UsageException($"--ca-file {options.CaFile}: holds no certificate.");
+            }
+
+            foreach (var root in roots)
+            {
+                root.Dispose();
+            }
+        }
+
         if (options.Queue is < 1)
         {
             throw new UsageException($"--queue {options.Queue}: must be at least 1.");

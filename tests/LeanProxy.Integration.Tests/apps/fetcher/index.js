@@ -21,6 +21,14 @@ export default {
         });
         return Response.json({ status: r.status, cookies: r.headers.getSetCookie(), joined: r.headers.get("set-cookie"), echo: await r.json() });
       }
+      case "/form": {
+        // The body's own type goes with it: FormData's boundary, a string's text/plain.
+        const form = new FormData();
+        form.append("field", "value");
+        const multipart = await (await fetch(origin + "/echo", { method: "POST", body: form })).json();
+        const text = await (await fetch(origin + "/echo", { method: "POST", body: "plain" })).json();
+        return Response.json({ multipart: multipart.headers["content-type"], body: multipart.body, text: text.headers["content-type"] });
+      }
       case "/request-object": {
         // A Request the handler made keeps the headers a browser's drops.
         const made = new Request(origin + "/echo", { headers: { cookie: "made=1", "x-made": "yes" } });
