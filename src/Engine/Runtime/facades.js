@@ -1,5 +1,7 @@
 // Request and Response facades, installed as the page's globals before the app's modules are evaluated.
+import { headerList, headerPairs } from "./headers.js";
 import { BodyEncoding, decoder, describe, encoder, fromBase64 } from "./protocol.js";
+import { normalizeUrl } from "./urls.js";
 
 // --- Request and Response ---------------------------------------------------------------------------------------
 // Blink's Request and Response constructors are the largest cost of a small request in the page (measured: about
@@ -122,28 +124,6 @@ export function madeWithStream(request) {
   return streamBodies.has(request);
 }
 
-// Headers as [name, value] pairs, in the order given: a Headers object, a sequence of pairs or a record.
-export function headerPairs(headers) {
-  if (headers === undefined || headers === null) return [];
-  if (headers instanceof Headers) {
-    const pairs = [];
-    for (const [name, value] of headers) if (name !== "set-cookie") pairs.push([name, value]);
-    for (const cookie of headers.getSetCookie()) pairs.push(["set-cookie", cookie]);
-    return pairs;
-  }
-  if (typeof headers !== "object" && typeof headers !== "function") {
-    throw new TypeError("Failed to execute 'fetch' on 'Window': The provided value is not of type '(record<ByteString, ByteString> or sequence<sequence<ByteString>>)'.");
-  }
-  if (typeof headers[Symbol.iterator] === "function") {
-    return Array.from(headers, (pair) => {
-      const p = Array.from(pair);
-      if (p.length !== 2) throw new TypeError("Failed to execute 'fetch' on 'Window': Invalid value");
-      return [String(p[0]), String(p[1])];
-    });
-  }
-  return Object.keys(headers).map((name) => [name, String(headers[name])]);
-}
-
 // What fetch(request) sends of a request's headers: all of them for the one a handler received or a Request it made.
 export function requestHeaderPairs(request) {
   if (request instanceof IncomingRequest) return headerPairs(request.headers);
@@ -168,23 +148,6 @@ class Request extends NativeRequest {
   }
 }
 Object.defineProperty(Request, "name", { value: "Request" });
-
-// A URL a parser would write back unchanged: http(s), a lower-case DNS name or dotted-quad IPv4, a port that is not
-// the default, path and query of characters that need no percent-encoding, no dot segments. Anything else is
-// normalised by URL (as Blink's Request does: "/a/../b" → "/b", "'" in a query → "%27", "HOST:80" → "host").
-const PLAIN_URL = /^https?:\/\/(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*(?::[1-9][0-9]{0,4})?(?:\/[\w\-.~!$&'()*+,;=:@%]*)+(?:\?[\w\-.~!$&()*+,;=:@%/?]*)?$|^https?:\/\/(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?::[1-9][0-9]{0,4})?(?:\/[\w\-.~!$&'()*+,;=:@%]*)+(?:\?[\w\-.~!$&()*+,;=:@%/?]*)?$/;
-const DOT_SEGMENT = /\/(?:\.|%2e)(?:\.|%2e)?(?:\/|\?|$)/i;
-const PORT = /:(\d+)\//;
-
-function normalizeUrl(raw) {
-  if (PLAIN_URL.test(raw) && !DOT_SEGMENT.test(raw)) {
-    const port = PORT.exec(raw.slice(raw.indexOf("//") + 2));
-    if (port === null) return raw;
-    const n = Number(port[1]);
-    if (n <= 65535 && n !== (raw.startsWith("https:") ? 443 : 80)) return raw;
-  }
-  return new URL(raw).href;
-}
 
 const STANDARD_METHODS = /^(?:get|head|post|put|delete|options)$/i;
 
@@ -425,14 +388,3 @@ export function nativeResponseOf(value) {
 }
 globalThis.Request = Request;
 globalThis.Response = Response;
-
-// The header list as it goes on the wire: name, value, ...; Set-Cookie values kept apart.
-export function headerList(headers) {
-  const list = [];
-  for (const [name, value] of headers) {
-    if (name === "set-cookie") continue;
-    list.push(name, value);
-  }
-  if (headers.getSetCookie) for (const cookie of headers.getSetCookie()) list.push("set-cookie", cookie);
-  return list;
-}

@@ -2,9 +2,9 @@
 import { Context, current } from "./app.js";
 import { settle } from "./channel.js";
 import {
-  IncomingRequest, NativeResponse, NO_SIMPLE_BODY, headerList, kBody, kHeaderList, kStatus, kStatusText, kToNative,
-  nativeResponseHeaders,
+  IncomingRequest, NativeResponse, NO_SIMPLE_BODY, kBody, kHeaderList, kStatus, kStatusText, kToNative, nativeResponseHeaders,
 } from "./facades.js";
+import { headerList } from "./headers.js";
 import { PageMessage, badReturn, describe, failure } from "./protocol.js";
 import { readBody, responseMessage } from "./streams.js";
 import { forwardable } from "./subrequests.js";

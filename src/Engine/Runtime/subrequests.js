@@ -13,9 +13,9 @@
 // streamed request body goes the other way the same way: at most a window beyond what the origin's connection took
 // (HostMessage.FetchCredit), so a slow origin holds the handler's stream back.
 import {
-  IncomingRequest, NativeRequest, headerPairs, kFetchId, kNative, madeWithStream, nativeRequestOf, requestHeaderPairs,
-  subrequestResponse,
+  IncomingRequest, NativeRequest, kFetchId, kNative, madeWithStream, nativeRequestOf, requestHeaderPairs, subrequestResponse,
 } from "./facades.js";
+import { headerPairs } from "./headers.js";
 import { FetchCall, asBytes, decodeData, encodeBytes } from "./protocol.js";
 const REDIRECT = { follow: 0, manual: 1, error: 2 };
 const WINDOW = 1024 * 1024; // request body bytes that may be on their way beyond what the origin took
