@@ -1,5 +1,5 @@
 // Request and Response facades, installed as the page's globals before the app's modules are evaluated.
-import { headerList, headerPairs } from "./headers.js";
+import { headerList, headerPairs, headersOf } from "./headers.js";
 import { BodyEncoding, decoder, describe, encoder, fromBase64 } from "./protocol.js";
 import { normalizeUrl } from "./urls.js";
 
@@ -175,9 +175,7 @@ export class IncomingRequest {
   get headers() {
     let headers = this[kHeaders];
     if (headers === undefined) {
-      headers = new Headers();
-      const flat = this[kFlat];
-      for (let i = 0; i < flat.length; i += 2) headers.append(flat[i], flat[i + 1]);
+      headers = headersOf(this[kFlat]);
       this[kHeaders] = headers;
     }
     return headers;
@@ -369,9 +367,7 @@ function fromNative(native) {
 export function subrequestResponse(stream, status, statusText, flat, url, redirected, fetchId) {
   const response = adopt(Object.create(Response.prototype), new NativeResponse(NULL_BODY_STATUS.has(status) ? null : stream,
     { status, statusText }));
-  const headers = new Headers();
-  for (let i = 0; i < flat.length; i += 2) headers.append(flat[i], flat[i + 1]);
-  response[kHeaders] = headers;
+  response[kHeaders] = headersOf(flat);
   response[kResponseUrl] = url;
   response[kRedirected] = redirected;
   response[kFetchId] = fetchId;

@@ -33,3 +33,10 @@ export function headerList(headers) {
   if (headers.getSetCookie) for (const cookie of headers.getSetCookie()) list.push("set-cookie", cookie);
   return list;
 }
+
+// A guard-less Headers (forbidden names and Set-Cookie kept) from the flat list the host sends: name, value, ...
+export function headersOf(flat) {
+  const headers = new Headers();
+  for (let i = 0; i < flat.length; i += 2) headers.append(flat[i], flat[i + 1]);
+  return headers;
+}
