@@ -43,4 +43,7 @@ internal static partial class ListenerLog
 
     [LoggerMessage(13, LogLevel.Error, "Background work failed: {What}")]
     public static partial void BackgroundFailed(ILogger logger, string what, Exception exception);
+
+    [LoggerMessage(14, LogLevel.Error, "Connection {ConnectionId}: the upgraded session failed")]
+    public static partial void UpgradeFailed(ILogger logger, long connectionId, Exception exception);
 }

@@ -34,6 +34,15 @@ public sealed class ProxyResponse
     /// </summary>
     public ChannelReader<ReadOnlyMemory<byte>>? StreamingBody { get; set; }
 
+    /// <summary>
+    /// With status 101: the session the connection is handed over to once the head is written (the upgrade seam; see
+    /// <see cref="WebSockets.WebSocketHandshake"/>). The connection closes when its task completes.
+    /// </summary>
+    public Func<IUpgradedConnection, Task>? Upgrade { get; set; }
+
+    /// <summary>The protocol a 101 switches to (its <c>Upgrade</c> header).</summary>
+    public string UpgradeProtocol { get; set; } = "websocket";
+
     /// <summary>Ask the driver to close the connection after this response.</summary>
     public bool CloseConnection { get; set; }
 

@@ -32,6 +32,48 @@ internal sealed class PipeHarness : IAsyncDisposable
         await _toServer.Writer.WriteAsync(Encoding.Latin1.GetBytes(text), cancellationToken);
     }
 
+    public async Task SendBytesAsync(byte[] bytes, CancellationToken cancellationToken)
+    {
+        await _toServer.Writer.WriteAsync(bytes, cancellationToken);
+    }
+
+    /// <summary>Reads exactly <paramref name="count"/> bytes (fewer only when the server closed).</summary>
+    public async Task<byte[]> ReadBytesAsync(int count, CancellationToken cancellationToken)
+    {
+        var reader = _fromServer.Reader;
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken);
+            if (result.Buffer.Length >= count || result.IsCompleted)
+            {
+                var take = result.Buffer.Slice(0, Math.Min(count, result.Buffer.Length));
+                var bytes = take.ToArray();
+                reader.AdvanceTo(take.End);
+                return bytes;
+            }
+
+            reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+        }
+    }
+
+    /// <summary>Reads until the server completes its output; everything it wrote.</summary>
+    public async Task<byte[]> ReadToEndAsync(CancellationToken cancellationToken)
+    {
+        var reader = _fromServer.Reader;
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken);
+            if (result.IsCompleted)
+            {
+                var bytes = result.Buffer.ToArray();
+                reader.AdvanceTo(result.Buffer.End);
+                return bytes;
+            }
+
+            reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+        }
+    }
+
     public async Task CloseInputAsync() => await _toServer.Writer.CompleteAsync();
 
     /// <summary>Reads one response: status, headers and body (Content-Length, chunked, or until close).</summary>

@@ -28,9 +28,11 @@ internal sealed class HttpConnection(StreamConnection connection, IProxyRequestH
 
     private readonly PooledBuffer _body = new();
     private bool _unflushed;
+    private CancellationToken _aborted;
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        _aborted = cancellationToken;
         try
         {
             await ProcessRequestsAsync(cancellationToken).ConfigureAwait(false);
@@ -279,6 +281,12 @@ internal sealed class HttpConnection(StreamConnection connection, IProxyRequestH
             response = ProxyResponse.Text(500, "Internal Server Error");
         }
 
+        if (response.Upgrade is { } upgrade && response.StatusCode == 101)
+        {
+            await UpgradeAsync(response, upgrade).ConfigureAwait(false);
+            return false;
+        }
+
         keepAlive = keepAlive && !response.CloseConnection && !_context.StopRequested;
         var noBody = HttpResponseWriter.HasNoBody(response.StatusCode, _request.KnownMethod);
         if (response.StreamingBody is { } stream)
@@ -316,6 +324,37 @@ internal sealed class HttpConnection(StreamConnection connection, IProxyRequestH
         _unflushed = true;
         return keepAlive;
     }
+
+    /// <summary>Writes the 101 and hands the connection over to the session until it ends (the upgrade seam).</summary>
+    private async ValueTask UpgradeAsync(ProxyResponse response, Func<IUpgradedConnection, Task> session)
+    {
+        HttpResponseWriter.WriteUpgradeHead(_writer, response.Headers, response.UpgradeProtocol, options.ServerHeader);
+        await FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        _context.ClearTimeout();
+
+        // A session may be closed at any time when the server stops: its pending read is cancelled then.
+        _context.Idle = true;
+        if (_context.StopRequested)
+        {
+            return;
+        }
+
+        try
+        {
+            await session(new UpgradedConnection(connection.Transport, connection.RemoteEndPoint, _aborted)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            ListenerLog.UpgradeFailed(logger, connection.Id, ex);
+        }
+        finally
+        {
+            _context.Idle = false;
+        }
+    }
+
+    private sealed record UpgradedConnection(System.IO.Pipelines.IDuplexPipe Transport, System.Net.EndPoint? RemoteEndPoint, CancellationToken Stopping)
+        : IUpgradedConnection;
 
     private async ValueTask<bool> WriteStreamingAsync(ProxyResponse response, System.Threading.Channels.ChannelReader<ReadOnlyMemory<byte>> stream,
         bool keepAlive)

@@ -92,6 +92,37 @@ public static class HttpResponseWriter
         Write(writer, "\r\n"u8);
     }
 
+    /// <summary>The head of a <c>101 Switching Protocols</c>: the handler's fields, then <c>Upgrade</c> and <c>Connection: Upgrade</c>.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1002", Justification = "ProxyResponse.Headers is a List on purpose (the hot path).")]
+    public static void WriteUpgradeHead(IBufferWriter<byte> writer, List<KeyValuePair<string, string>> headers, string protocol, string? serverHeader)
+    {
+        ArgumentNullException.ThrowIfNull(protocol);
+        Write(writer, StatusLines.Get(101));
+        foreach (var (name, value) in headers)
+        {
+            if (IsServerOwned(name))
+            {
+                continue;
+            }
+
+            WriteLatin1(writer, name);
+            Write(writer, ": "u8);
+            WriteLatin1(writer, Sanitize(value));
+            Write(writer, "\r\n"u8);
+        }
+
+        if (serverHeader is not null)
+        {
+            Write(writer, "Server: "u8);
+            WriteLatin1(writer, serverHeader);
+            Write(writer, "\r\n"u8);
+        }
+
+        Write(writer, "Upgrade: "u8);
+        WriteLatin1(writer, Sanitize(protocol));
+        Write(writer, "\r\nConnection: Upgrade\r\n\r\n"u8);
+    }
+
     /// <summary>Writes one chunk of a chunked body (nothing for an empty chunk: that would end the body).</summary>
     public static void WriteChunk(IBufferWriter<byte> writer, ReadOnlySpan<byte> data)
     {
