@@ -121,4 +121,16 @@ internal static partial class EngineLog
 
     [LoggerMessage(246, LogLevel.Warning, "App {App}: tab {Tab} sent a malformed fetch call; ignored")]
     public static partial void FetchMalformed(ILogger logger, string app, int tab);
+
+    [LoggerMessage(247, LogLevel.Debug, "App {App}: tab {Tab}'s data plane is open")]
+    public static partial void DataPlaneOpened(ILogger logger, string app, int tab);
+
+    [LoggerMessage(248, LogLevel.Warning, "App {App}: tab {Tab}'s data plane closed ({Reason}; {Held} answers held for their data); the tab is given up")]
+    public static partial void DataPlaneClosed(ILogger logger, string app, int tab, string reason, int held);
+
+    [LoggerMessage(249, LogLevel.Warning, "App {App}: tab {Tab} did not open its data plane: {Reason}; its bodies go inline")]
+    public static partial void DataPlaneNotOpened(ILogger logger, string app, int tab, string reason);
+
+    [LoggerMessage(250, LogLevel.Warning, "App {App}: tab {Tab} sent a payload that could not be read once its data arrived")]
+    public static partial void HeldPayloadFailed(ILogger logger, string app, int tab, Exception exception);
 }

@@ -82,18 +82,18 @@ public sealed class BatchCodecTests
     }
 
     [Test]
-    public void AnEvaluateResultYieldsResponses()
+    public void PageMessagesYieldResponses()
     {
         var json = """
-            {"result":{"type":"object","value":[
+            [
               [1,7,201,"Made",["content-type","text/plain","set-cookie","a=1","set-cookie","b=2"],"hi \u00e9",1],
               [1,8,200,"",[],"AAEC/w==",2],
               [1,9,204,"",[],null,0],
               [6,10,1,"Error: boom","Error: boom\n    at fetch"]
-            ]}}
+            ]
             """u8;
-        var result = PageMessageReader.ReadEvaluateResult(json);
-        Assert.That(result.Exception, Is.Null);
+        var result = new { Messages = new List<PageMessage>() };
+        PageMessageReader.ReadMessages(json, result.Messages);
         Assert.That(result.Messages, Has.Count.EqualTo(4));
         var first = result.Messages[0].Response!;
         Assert.That(first.StatusCode, Is.EqualTo(201));
@@ -113,11 +113,24 @@ public sealed class BatchCodecTests
     {
         var json = """{"result":{"type":"string","value":"[[1,7,200,\"\",[\"a\",\"b\"],\"hi \\\"there\\\"\",1],[6,8,1,\"Error: x\",\"\"]]"}}"""u8;
         var result = PageMessageReader.ReadEvaluateResult(json);
-        Assert.That(result.Messages, Has.Count.EqualTo(2));
-        Assert.That(Encoding.UTF8.GetString(result.Messages[0].Response!.Body.Span), Is.EqualTo("hi \"there\""));
-        Assert.That(result.Messages[1].ErrorMessage, Is.EqualTo("Error: x"));
+        var messages = new List<PageMessage>();
+        PageMessageReader.ReadMessages(result.Payload.Span, messages);
+        Assert.That(messages, Has.Count.EqualTo(2));
+        Assert.That(Encoding.UTF8.GetString(messages[0].Response!.Body.Span), Is.EqualTo("hi \"there\""));
+        Assert.That(messages[1].ErrorMessage, Is.EqualTo("Error: x"));
 
-        Assert.That(PageMessageReader.ReadEvaluateResult("""{"result":{"type":"string","value":""}}"""u8).Messages, Is.Empty);
+        Assert.That(PageMessageReader.ReadEvaluateResult("""{"result":{"type":"string","value":""}}"""u8).Payload.IsEmpty, Is.True);
+    }
+
+    [TestCase("12;[[4,1]]", 12, "[[4,1]]")]
+    [TestCase("[[4,1]]", 0, "[[4,1]]")]
+    [TestCase("7", 0, "7", TestName = "ANumberWithoutItsSemicolonIsNoNeed")]
+    [TestCase("", 0, "")]
+    public void APayloadSaysWhichDataPlaneMessagesItNeeds(string payload, long need, string rest)
+    {
+        var span = (ReadOnlySpan<byte>)Encoding.ASCII.GetBytes(payload);
+        Assert.That(PageMessageReader.ReadNeed(ref span), Is.EqualTo(need));
+        Assert.That(Encoding.ASCII.GetString(span), Is.EqualTo(rest));
     }
 
     [Test]
@@ -125,7 +138,7 @@ public sealed class BatchCodecTests
     {
         var json = """{"result":{"type":"object","subtype":"error","description":"Error: x"},"exceptionDetails":{"exceptionId":1,"text":"Uncaught","lineNumber":0,"columnNumber":0,"exception":{"type":"object","description":"Execution was terminated"}}}"""u8;
         var result = PageMessageReader.ReadEvaluateResult(json);
-        Assert.That(result.Messages, Is.Empty);
+        Assert.That(result.Payload.IsEmpty, Is.True);
         Assert.That(result.Exception, Is.EqualTo("Execution was terminated"));
     }
 

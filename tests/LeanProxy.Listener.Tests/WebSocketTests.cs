@@ -15,6 +15,35 @@ public sealed class WebSocketTests
     public void TheAcceptKeyIsTheRfcsExample() =>
         Assert.That(WebSocketHandshake.AcceptKey(Key), Is.EqualTo("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
 
+    [TestCase("", "da39a3ee5e6b4b0d3255bfef95601890afd80709")]
+    [TestCase("abc", "a9993e364706816aba3e25717850c26c9cd0d89d")]
+    [TestCase("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "84983e441c3bd26ebaae4aa1f95129e5e54670f1")]
+    [TestCase("55 bytes: 0123456789012345678901234567890123456789012", null, TestName = "APaddingThatNeedsASecondBlock")]
+    public void Sha1IsSha1(string text, string? expected)
+    {
+        var bytes = Encoding.ASCII.GetBytes(text);
+#pragma warning disable CA5350 // the reference, to compare with
+        expected ??= Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(bytes));
+#pragma warning restore CA5350
+        Assert.That(Convert.ToHexStringLower(Sha1.Hash(bytes)), Is.EqualTo(expected));
+        var long_ = Enumerable.Repeat(bytes, 40).SelectMany(b => b).ToArray();
+#pragma warning disable CA5350
+        Assert.That(Sha1.Hash(long_), Is.EqualTo(System.Security.Cryptography.SHA1.HashData(long_)), "over many blocks");
+#pragma warning restore CA5350
+    }
+
+    [Test]
+    public void Sha1MatchesTheReferenceAtEveryPaddingBoundary()
+    {
+        var data = Enumerable.Range(0, 300).Select(i => (byte)(i * 7)).ToArray();
+        for (var length = 0; length <= data.Length; length++)
+        {
+#pragma warning disable CA5350 // the reference, to compare with
+            Assert.That(Sha1.Hash(data.AsSpan(0, length)), Is.EqualTo(System.Security.Cryptography.SHA1.HashData(data.AsSpan(0, length))), $"{length} bytes");
+#pragma warning restore CA5350
+        }
+    }
+
     [TestCase("Sec-WebSocket-Version: 13\r\n", 400, TestName = "NoKey")]
     [TestCase("Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: c2hvcnQ=\r\n", 400, TestName = "AKeyOfTheWrongLength")]
     [TestCase("Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: " + Key + "\r\n", 426, TestName = "AnotherVersion")]

@@ -46,6 +46,10 @@ public sealed record AppOptions
     /// <summary>Subrequests (the handler's fetch to other servers) one request may make (Workers' paid plan: 1000).</summary>
     public int MaxSubrequests { get; init; } = 1000;
 
+    /// <summary>Bodies of this many bytes or more travel on the tab's data plane, smaller ones inline in their CDP message
+    /// (<c>--inline-body</c>; <see cref="int.MaxValue"/> keeps every body on CDP).</summary>
+    public int InlineBodyMax { get; init; } = DataPlane.TabDataPlane.DefaultInlineMax;
+
     /// <summary>A PEM file of extra root certificates the handler's fetch trusts besides the system's (a private CA).</summary>
     public string? CaFile { get; init; }
 

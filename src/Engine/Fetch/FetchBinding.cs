@@ -96,8 +96,8 @@ internal sealed class FetchBinding : IDisposable
                     state.Abort(id);
                     break;
                 case FetchCallKind.Piece:
-                    if (state.Find(id) is { Upload: { } upload } piece && !upload.Append(call[3].GetInt32() == (int)BodyEncoding.Base64
-                        ? call[2].GetBytesFromBase64() : System.Text.Encoding.UTF8.GetBytes(call[2].GetString() ?? string.Empty)))
+                    var bytes = PageData.Bytes(call[2], call[3], tab.Data); // taken even when the subrequest is gone
+                    if (state.Find(id) is { Upload: { } upload } piece && !upload.Append(bytes))
                     {
                         piece.Abort();
                     }
@@ -155,7 +155,9 @@ internal sealed class FetchBinding : IDisposable
             return;
         }
 
-        if (Parse(id, call, out var invalid) is not { } start)
+        // The body first, whatever becomes of the call: bytes on the data plane are taken once, or would be held for nothing.
+        var body = call[6].GetInt32() == (int)BodyEncoding.None ? null : PageData.Bytes(call[5], call[6], tab.Data);
+        if (Parse(id, call, body, out var invalid) is not { } start)
         {
             tab.Enqueue(new FetchItem.Failure(id, "TypeError", invalid!));
             Count("refused");
@@ -177,7 +179,7 @@ internal sealed class FetchBinding : IDisposable
     }
 
     /// <summary>The start call as a <see cref="SubrequestStart"/>; null with <paramref name="refusal"/> when it cannot be made.</summary>
-    private static SubrequestStart? Parse(int id, JsonElement call, out string? refusal)
+    private static SubrequestStart? Parse(int id, JsonElement call, byte[]? body, out string? refusal)
     {
         refusal = null;
         var method = call[2].GetString() ?? string.Empty;
@@ -209,15 +211,10 @@ internal sealed class FetchBinding : IDisposable
             headers.Add(new(name, value.Trim(' ', '\t')));
         }
 
-        byte[]? body = null;
-        if (call[5].ValueKind == JsonValueKind.String)
+        if (body is { Length: > MaxBodyBytes })
         {
-            body = call[6].GetInt32() == (int)BodyEncoding.Base64 ? call[5].GetBytesFromBase64() : System.Text.Encoding.UTF8.GetBytes(call[5].GetString()!);
-            if (body.Length > MaxBodyBytes)
-            {
-                refusal = $"A subrequest's body may be {MaxBodyBytes / (1024 * 1024)} MiB at most (this one is {body.Length} bytes).";
-                return null;
-            }
+            refusal = $"A subrequest's body may be {MaxBodyBytes / (1024 * 1024)} MiB at most (this one is {body.Length} bytes).";
+            return null;
         }
 
         var redirect = call[7].GetInt32() switch

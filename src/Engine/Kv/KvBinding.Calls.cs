@@ -59,11 +59,11 @@ internal sealed partial class KvBinding
     }
 
     /// <summary><c>[id, binding, "put", key, data, encoding, metadata, expiration]</c>.</summary>
-    private async Task<byte[]> PutAsync(JsonElement call, string binding, long now)
+    /// <remarks><paramref name="planeValue"/>: the value, when it went on the data plane (taken when the call came).</remarks>
+    private async Task<byte[]> PutAsync(JsonElement call, string binding, long now, byte[]? planeValue)
     {
         var key = Key("PUT", call[3].GetString());
-        var text = call[4].GetString() ?? string.Empty;
-        var value = call[5].GetInt32() == (int)BodyEncoding.Base64 ? Convert.FromBase64String(text) : Encoding.UTF8.GetBytes(text);
+        var value = planeValue ?? PageData.Bytes(call[4], call[5], plane: null);
         if (value.Length > ValueLimit)
         {
             throw KvCallException.Failed("PUT", 413, $"Value length of {value.Length} exceeds limit of {ValueLimit}.");

@@ -66,7 +66,28 @@ internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
             return;
         }
 
-        FireAndForget.Run(RunAsync(tab, document), logger, "a KV call");
+        FireAndForget.Run(RunAsync(tab, document, TakeValues(tab, document.RootElement)), logger, "a KV call");
+    }
+
+    /// <summary>The values of puts that went on the data plane, by call id: taken now, whatever becomes of each call.</summary>
+    private static Dictionary<int, byte[]>? TakeValues(Tab tab, JsonElement calls)
+    {
+        Dictionary<int, byte[]>? values = null;
+        if (calls.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+
+        foreach (var call in calls.EnumerateArray())
+        {
+            if (call.ValueKind == JsonValueKind.Array && call.GetArrayLength() > 5 && call[5].ValueKind == JsonValueKind.Number
+                && call[5].GetInt32() == (int)BodyEncoding.Data && call[0].TryGetInt32(out var id))
+            {
+                (values ??= [])[id] = PageData.Bytes(call[4], call[5], tab.Data);
+            }
+        }
+
+        return values;
     }
 
     /// <summary>
@@ -89,12 +110,12 @@ internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
 
     public void Dispose() => _subscription.Dispose();
 
-    private async Task RunAsync(Tab tab, JsonDocument document)
+    private async Task RunAsync(Tab tab, JsonDocument document, Dictionary<int, byte[]>? values)
     {
         await _concurrency.WaitAsync().ConfigureAwait(false);
         try
         {
-            await RunCallsAsync(tab, document).ConfigureAwait(false);
+            await RunCallsAsync(tab, document, values).ConfigureAwait(false);
         }
         finally
         {
@@ -104,7 +125,7 @@ internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
 
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031",
         Justification = "Whatever a KV call fails with becomes an error in the page, never a call that hangs.")]
-    private async Task RunCallsAsync(Tab tab, JsonDocument document)
+    private async Task RunCallsAsync(Tab tab, JsonDocument document, Dictionary<int, byte[]>? values)
     {
         using (document)
         {
@@ -131,7 +152,7 @@ internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
                 try
                 {
                     await ready().ConfigureAwait(false);
-                    result = await ExecuteAsync(call, prefetched).ConfigureAwait(false);
+                    result = await ExecuteAsync(call, prefetched, values?.GetValueOrDefault(id)).ConfigureAwait(false);
                 }
                 catch (KvCallException ex)
                 {
@@ -231,7 +252,7 @@ internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
         }
     }
 
-    private async Task<byte[]> ExecuteAsync(JsonElement call, Dictionary<string, List<KvEntry>>? prefetched)
+    private async Task<byte[]> ExecuteAsync(JsonElement call, Dictionary<string, List<KvEntry>>? prefetched, byte[]? planeValue)
     {
         var binding = call[1].GetString() ?? string.Empty;
         if (!bindings.Contains(binding))
@@ -243,7 +264,7 @@ internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
         return call[2].GetString() switch
         {
             "get" => await GetAsync(call, binding, now, prefetched).ConfigureAwait(false),
-            "put" => await PutAsync(call, binding, now).ConfigureAwait(false),
+            "put" => await PutAsync(call, binding, now, planeValue).ConfigureAwait(false),
             "delete" => await DeleteAsync(call, binding).ConfigureAwait(false),
             "list" => await ListAsync(call, binding, now).ConfigureAwait(false),
             _ => throw new KvCallException("TypeError", $"KV: unknown operation {call[2].GetString()}."),

@@ -34,7 +34,15 @@ internal sealed partial class CdpPage : IPageChannel
         {
             Metrics.RequestTimeline.ReplyRead();
             var reply = PageMessageReader.ReadEvaluateResult(json);
-            _tab.Router.Deliver(reply.Messages);
+            if (!reply.Payload.IsEmpty)
+            {
+                // Held, with what comes after it, while data it refers to is still on its way (see TabDataPlane).
+                var payload = reply.Payload.Span;
+                var need = PageMessageReader.ReadNeed(ref payload);
+                _tab.Data.Run(need, (_tab, reply.Payload[(reply.Payload.Length - payload.Length)..]),
+                    static state => state.Item1.Router.DeliverPayload(state.Item2.Span));
+            }
+
             return reply;
         };
         Ended = WaitEndedAsync();
@@ -73,7 +81,7 @@ internal sealed partial class CdpPage : IPageChannel
         var expression = PooledBufferWriter.Rent();
         try
         {
-            HostMessageWriter.WriteBatch(expression, batch);
+            HostMessageWriter.WriteBatch(expression, batch, _tab.Data);
             call = Session.SendAsync(
                 CdpMethods.RuntimeEvaluate,
                 expression,
@@ -187,6 +195,14 @@ internal sealed partial class CdpPage : IPageChannel
             return;
         }
 
+        // A payload that refers to data-plane messages waits for them, and whatever comes after it waits too.
+        var span = (ReadOnlySpan<byte>)payload;
+        var need = PageMessageReader.ReadNeed(ref span);
+        _tab.Data.Run(need, (this, name, payload.AsMemory(payload.Length - span.Length)), static state => state.Item1.Invoke(state.Item2, state.Item3.Span));
+    }
+
+    private void Invoke(string name, ReadOnlySpan<byte> payload)
+    {
         try
         {
             if (!_app.Bindings.Invoke(name, _tab, payload))

@@ -138,6 +138,7 @@ internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer,
             }
 
             CheckLoaded(app, status);
+            await OpenDataPlaneAsync(tab, session, cancellationToken).ConfigureAwait(false);
             EngineLog.TabReady(app.Logger, app.Name, tab.Index, stopwatch.ElapsedMilliseconds);
             return page;
         }
@@ -145,6 +146,44 @@ internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer,
         {
             await page.CloseAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Has the page connect its data plane (a WebSocket to this app's page server, see <see cref="DataPlane.TabDataPlane"/>)
+    /// and waits for it, briefly: a tab whose plane does not open still serves, its bodies inline in CDP.
+    /// </summary>
+    private async Task OpenDataPlaneAsync(Tab tab, CdpSession session, CancellationToken cancellationToken)
+    {
+        var plane = tab.Data;
+        if (plane.InlineMax == int.MaxValue)
+        {
+            return;
+        }
+
+        pageServer.DataPlanes.Expect(plane);
+        var expression = $"__lp.plane({JsonSerializer.Serialize(pageServer.DataPlaneUrl(plane), EngineJsonContext.Default.String)}, {plane.InlineMax})";
+        var opened = await session.SendAsync(
+            CdpMethods.RuntimeEvaluate,
+            expression,
+            static (writer, text) =>
+            {
+                writer.WriteString("expression"u8, text);
+                writer.WriteBoolean("awaitPromise"u8, true);
+                writer.WriteBoolean("returnByValue"u8, true);
+            },
+            static json => ReadStringResult(json),
+            cancellationToken).ConfigureAwait(false);
+        if (opened == "open")
+        {
+            // The page saw the handshake's answer; the server side attaches as it sends it.
+            await Task.WhenAny(plane.Opened, Task.Delay(TimeSpan.FromSeconds(2), cancellationToken)).ConfigureAwait(false);
+        }
+
+        if (!plane.IsOpen)
+        {
+            pageServer.DataPlanes.Forget(plane);
+            EngineLog.DataPlaneNotOpened(tab.App.Logger, tab.App.Name, tab.Index, opened ?? "no answer");
         }
     }
 

@@ -83,6 +83,12 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
 
     public Uri BootstrapUrl => new(Origin, Prefix + "index.html");
 
+    /// <summary>Where this server's tabs connect their data planes.</summary>
+    public DataPlane.DataPlaneEndpoint DataPlanes { get; } = new();
+
+    /// <summary>The URL a tab's page opens its data plane on.</summary>
+    public string DataPlaneUrl(DataPlane.TabDataPlane plane) => $"ws://{Host}:{_listener!.EndPoint.Port}{DataPlane.DataPlaneEndpoint.Prefix}{plane.Token}";
+
     /// <summary>Paths the page asked for that do not exist (to explain a module that failed to load).</summary>
     public IReadOnlyCollection<string> MissingPaths => _missing;
 
@@ -120,6 +126,11 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
         var target = request.TargetString;
         var query = target.IndexOfAny(['?', '#']);
         var path = Uri.UnescapeDataString(query >= 0 ? target[..query] : target);
+        if (path.StartsWith(DataPlane.DataPlaneEndpoint.Prefix, StringComparison.Ordinal))
+        {
+            return ValueTask.FromResult(DataPlanes.Handle(request, path, Origin));
+        }
+
         return ValueTask.FromResult(path switch
         {
             Prefix + "index.html" => File(served?.BootPage ?? PreparedPage, "text/html; charset=utf-8"),

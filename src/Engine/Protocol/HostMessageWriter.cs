@@ -25,21 +25,50 @@ internal static class HostMessageWriter
     [ThreadStatic]
     private static Utf8JsonWriter? t_writer;
 
-    /// <summary>Writes the batch expression: every item, in order.</summary>
-    public static void WriteBatch(IBufferWriter<byte> output, IReadOnlyList<TabItem> batch)
+    // The data plane of the batch being written (see WriteData), and the highest of its messages the batch refers to.
+    [ThreadStatic]
+    private static DataPlane.TabDataPlane? t_plane;
+
+    [ThreadStatic]
+    private static long t_need;
+
+    /// <summary>
+    /// Writes the batch expression: every item, in order. Bytes of <see cref="DataPlane.TabDataPlane.InlineMax"/> or more
+    /// go on <paramref name="plane"/> (when it is open), and the expression then says which of its messages the page must
+    /// have before it runs the batch: <c>__lp.d([...], need)</c>.
+    /// </summary>
+    public static void WriteBatch(IBufferWriter<byte> output, IReadOnlyList<TabItem> batch, DataPlane.TabDataPlane? plane = null)
     {
         Append(output, "__lp.d("u8);
         var writer = t_writer ??= new Utf8JsonWriter(output, Options);
         writer.Reset(output);
-        writer.WriteStartArray();
-        foreach (var item in batch)
+        t_plane = plane;
+        t_need = 0;
+        try
         {
-            item.Write(writer);
+            writer.WriteStartArray();
+            foreach (var item in batch)
+            {
+                item.Write(writer);
+            }
+
+            writer.WriteEndArray();
+            writer.Flush();
+        }
+        finally
+        {
+            t_plane = null;
+            writer.Reset(PooledBufferWriter.Nowhere);
         }
 
-        writer.WriteEndArray();
-        writer.Flush();
-        writer.Reset(PooledBufferWriter.Nowhere);
+        if (t_need > 0)
+        {
+            Append(output, ","u8);
+            var span = output.GetSpan(20);
+            System.Buffers.Text.Utf8Formatter.TryFormat(t_need, span, out var written);
+            output.Advance(written);
+        }
+
         Append(output, ")"u8);
     }
 
@@ -190,10 +219,17 @@ internal static class HostMessageWriter
         writer.WriteNumberValue(id);
     }
 
-    /// <summary>Bytes as a [data, encoding] pair: text when ASCII (including empty), else base64.</summary>
+    /// <summary>Bytes as a [data, encoding] pair: the number of their data-plane message when they are large and the plane
+    /// is open, else text when ASCII (including empty), else base64.</summary>
     internal static void WriteData(Utf8JsonWriter writer, ReadOnlySpan<byte> data)
     {
-        if (Ascii.IsValid(data))
+        if (t_plane is { } plane && plane.Carries(data.Length))
+        {
+            t_need = plane.Send(data);
+            writer.WriteNumberValue(t_need);
+            writer.WriteNumberValue((int)BodyEncoding.Data);
+        }
+        else if (Ascii.IsValid(data))
         {
             writer.WriteStringValue(data);
             writer.WriteNumberValue((int)BodyEncoding.Text);

@@ -13,10 +13,11 @@ internal readonly record struct PageMessage(
     string? ErrorStack = null,
     long Count = 0);
 
-/// <summary>What one batch call returned: the messages answered within it, or the page-side exception that stopped it.</summary>
+/// <summary>What one batch call returned: the messages answered within it (a payload for
+/// <see cref="PageMessageReader.ReadMessages"/>, perhaps starting with its need), or the page-side exception that stopped it.</summary>
 internal sealed class BatchReply
 {
-    public List<PageMessage> Messages { get; } = [];
+    public ReadOnlyMemory<byte> Payload { get; set; }
 
     public string? Exception { get; set; }
 }

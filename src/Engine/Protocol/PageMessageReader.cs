@@ -11,7 +11,10 @@ namespace LeanProxy.Engine.Protocol;
 /// </summary>
 internal static class PageMessageReader
 {
-    /// <summary>Reads the result of <c>Runtime.evaluate(__lp.d(...), returnByValue)</c>.</summary>
+    /// <summary>
+    /// Reads the result of <c>Runtime.evaluate(__lp.d(...), returnByValue)</c>: the page's exception, or its messages as
+    /// the payload to read with <see cref="ReadMessages"/> (copied: the caller may hold it until its data has arrived).
+    /// </summary>
     public static BatchReply ReadEvaluateResult(ReadOnlySpan<byte> json)
     {
         var result = new BatchReply();
@@ -39,12 +42,44 @@ internal static class PageMessageReader
         return result;
     }
 
-    /// <summary>Reads a JSON array of messages (the payload of a <c>__lpDone</c> binding call).</summary>
-    public static void ReadMessages(ReadOnlySpan<byte> json, List<PageMessage> messages)
+    /// <summary>
+    /// Reads a JSON array of messages (the payload of a <c>__lpDone</c> binding call, or a batch call's result); bytes
+    /// that went on the data plane are taken from <paramref name="plane"/>. The payload must not start with its need
+    /// (see <see cref="ReadNeed"/>).
+    /// </summary>
+    public static void ReadMessages(ReadOnlySpan<byte> json, List<PageMessage> messages, DataPlane.TabDataPlane? plane = null)
     {
+        if (json.IsEmpty)
+        {
+            return;
+        }
+
         var reader = new Utf8JsonReader(json);
         reader.Read();
-        ReadMessageArray(ref reader, messages);
+        ReadMessageArray(ref reader, messages, plane);
+    }
+
+    /// <summary>
+    /// A payload that refers to data-plane messages starts with the highest one it needs and a semicolon
+    /// (<c>12;[...]</c>): returns that number (0 when there is none) and leaves <paramref name="payload"/> after it.
+    /// </summary>
+    public static long ReadNeed(ref ReadOnlySpan<byte> payload)
+    {
+        long need = 0;
+        var i = 0;
+        while (i < payload.Length && payload[i] is >= (byte)'0' and <= (byte)'9' && i < 18)
+        {
+            need = need * 10 + (payload[i] - '0');
+            i++;
+        }
+
+        if (i == 0 || i >= payload.Length || payload[i] != (byte)';')
+        {
+            return 0;
+        }
+
+        payload = payload[(i + 1)..];
+        return need;
     }
 
     private static void ReadRemoteObject(ref Utf8JsonReader reader, BatchReply result)
@@ -55,14 +90,11 @@ internal static class PageMessageReader
             if (reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("value"u8))
             {
                 reader.Read();
-                if (reader.TokenType == JsonTokenType.StartArray)
-                {
-                    ReadMessageArray(ref reader, result.Messages);
-                }
-                else if (reader.TokenType == JsonTokenType.String)
+                if (reader.TokenType == JsonTokenType.String)
                 {
                     // The page returns its messages as one JSON string (see Runtime/index.js, dispatch).
-                    ReadMessageString(ref reader, result.Messages);
+                    var payload = new byte[reader.ValueSpan.Length];
+                    result.Payload = payload.AsMemory(0, reader.CopyString(payload));
                 }
                 else
                 {
@@ -122,40 +154,15 @@ internal static class PageMessageReader
         return description ?? text ?? "unknown exception";
     }
 
-    private static void ReadMessageString(ref Utf8JsonReader reader, List<PageMessage> messages)
-    {
-        if (reader.ValueSpan.IsEmpty)
-        {
-            return;
-        }
-
-        if (!reader.ValueIsEscaped)
-        {
-            ReadMessages(reader.ValueSpan, messages);
-            return;
-        }
-
-        var rented = ArrayPool<byte>.Shared.Rent(reader.ValueSpan.Length);
-        try
-        {
-            var written = reader.CopyString(rented);
-            ReadMessages(rented.AsSpan(0, written), messages);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-    }
-
-    private static void ReadMessageArray(ref Utf8JsonReader reader, List<PageMessage> messages)
+    private static void ReadMessageArray(ref Utf8JsonReader reader, List<PageMessage> messages, DataPlane.TabDataPlane? plane)
     {
         while (reader.Read() && reader.TokenType == JsonTokenType.StartArray)
         {
-            messages.Add(ReadMessage(ref reader));
+            messages.Add(ReadMessage(ref reader, plane));
         }
     }
 
-    private static PageMessage ReadMessage(ref Utf8JsonReader reader)
+    private static PageMessage ReadMessage(ref Utf8JsonReader reader, DataPlane.TabDataPlane? plane)
     {
         reader.Read();
         var kind = (PageMessageKind)reader.GetInt32();
@@ -168,7 +175,7 @@ internal static class PageMessageReader
             {
                 var response = ReadHead(ref reader);
                 reader.Read();
-                var body = ReadData(ref reader);
+                var body = ReadData(ref reader, plane);
                 if (body is not null)
                 {
                     response.Body = body;
@@ -192,7 +199,7 @@ internal static class PageMessageReader
 
             case PageMessageKind.BodyChunk or PageMessageKind.DatagramReply or PageMessageKind.TcpWrite:
                 reader.Read();
-                message = new PageMessage(kind, id, Data: ReadData(ref reader) ?? []);
+                message = new PageMessage(kind, id, Data: ReadData(ref reader, plane) ?? []);
                 break;
 
             case PageMessageKind.BodyError:
@@ -263,12 +270,17 @@ internal static class PageMessageReader
         reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
 
     /// <summary>Reads a [data, BodyEncoding] pair as bytes (null for <see cref="BodyEncoding.None"/>); leaves the reader on the encoding.</summary>
-    private static byte[]? ReadData(ref Utf8JsonReader reader)
+    private static byte[]? ReadData(ref Utf8JsonReader reader, DataPlane.TabDataPlane? plane)
     {
         byte[]? data = null;
+        long number = 0;
         if (reader.TokenType == JsonTokenType.String)
         {
             data = reader.ValueIsEscaped ? Encoding.UTF8.GetBytes(reader.GetString()!) : reader.ValueSpan.ToArray();
+        }
+        else if (reader.TokenType == JsonTokenType.Number)
+        {
+            number = reader.GetInt64();
         }
 
         reader.Read();
@@ -277,6 +289,7 @@ internal static class PageMessageReader
         {
             BodyEncoding.None => null,
             BodyEncoding.Base64 when data is not null => Convert.FromBase64String(Encoding.ASCII.GetString(data)),
+            BodyEncoding.Data => (plane ?? throw new FormatException("The page referred to the data plane, which this tab has not.")).Take(number),
             _ => data,
         };
     }

@@ -140,6 +140,10 @@ internal enum BodyEncoding
 
     /// <summary>Base64 of the bytes.</summary>
     Base64 = 2,
+
+    /// <summary>The bytes went on the tab's data plane: the data element is the number of their message there
+    /// (see <see cref="DataPlane.TabDataPlane"/>).</summary>
+    Data = 3,
 }
 
 /// <summary>Why a handler produced no answer.</summary>

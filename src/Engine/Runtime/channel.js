@@ -1,8 +1,10 @@
 // How page messages get to the host when they are not in a batch call's result: coalesced per macrotask and sent
 // through the __lpDone binding (PageBindings.Messages), which the host adds over CDP while the page loads: it is
-// looked up when a message is sent, not now.
+// looked up when a message is sent, not now. Every payload says which data-plane messages it needs (dataplane.js).
 
-const send = (payload) => globalThis.__lpDone(payload);
+import { withNeed } from "./dataplane.js";
+
+const send = (payload) => globalThis.__lpDone(withNeed(payload));
 
 // --- macrotask tick (MessageChannel: not clamped like setTimeout) ---
 const channel = new MessageChannel();

@@ -1,5 +1,6 @@
 // Request and Response facades, installed as the page's globals before the app's modules are evaluated.
 import { headerList, headerPairs, headersOf } from "./headers.js";
+import { takeData } from "./dataplane.js";
 import { BodyEncoding, decoder, describe, encoder, fromBase64 } from "./protocol.js";
 import { normalizeUrl } from "./urls.js";
 
@@ -155,7 +156,7 @@ const STANDARD_METHODS = /^(?:get|head|post|put|delete|options)$/i;
 export class IncomingRequest {
   constructor(method, url, flat, body, encoding) {
     this[kNative] = undefined;
-    this[kBody] = encoding === BodyEncoding.None ? null : body;
+    this[kBody] = encoding === BodyEncoding.None ? null : encoding === BodyEncoding.Data ? takeData(body) : body;
     this[kBase64] = encoding === BodyEncoding.Base64;
     this[kUsed] = false;
     this[kHeaders] = undefined;

@@ -12,6 +12,7 @@ import { current } from "./app.js";
 import { onNextTick } from "./channel.js";
 import "./facades.js";
 import { handleRequest } from "./http.js";
+import { openPlane, whenReceived, withNeed } from "./dataplane.js";
 import { HostMessage } from "./protocol.js";
 import { streamCancel, streamTaken } from "./streams.js";
 import { KvNamespace, flushKvCalls, kvInvalidate, kvReply } from "./kv.js";
@@ -47,7 +48,12 @@ function maybeCollect(count) {
 // request and datagram is answered (a synchronous handler costs no extra task), or at the next macrotask with what
 // is done by then. Flow control goes first, before any handler runs: a handler that spins until it is terminated
 // cannot make an acknowledgement of the same batch be lost.
-function dispatch(messages) {
+// A batch that refers to data-plane messages (need > 0) runs once they are here; batches after it wait their turn.
+function dispatch(messages, need = 0) {
+  return whenReceived(need, () => run(messages));
+}
+
+function run(messages) {
   flushKvCalls();
   flushFetchCalls();
   let resolve;
@@ -76,7 +82,7 @@ function dispatch(messages) {
       if (!batch.open) return;
       batch.open = false;
       // One JSON string: V8's JSON.stringify is far cheaper than the inspector's by-value serialization.
-      resolve(batch.out.length ? JSON.stringify(batch.out) : "");
+      resolve(batch.out.length ? withNeed(JSON.stringify(batch.out)) : "");
     },
   };
   for (const m of messages) {
@@ -119,6 +125,6 @@ export function start(module, config) {
   const env = { ...config.env };
   for (const binding of config.kv ?? []) env[binding] = new KvNamespace(binding);
   current.env = Object.freeze(env);
-  globalThis.__lp = { d: dispatch };
+  globalThis.__lp = { d: dispatch, plane: openPlane };
   globalThis.__lpSettle({ t: "ready", exports });
 }

@@ -7,6 +7,7 @@
 // store's log within about a second: HostMessage.KvInvalidate, which a batch handles before its requests), and an
 // answer that crossed a change on its way is not kept. cacheTtl (default 60 s, as in Workers) bounds how long an
 // entry is used without asking, whatever happens to the log.
+import { withNeed } from "./dataplane.js";
 import { decodeData, decoder, encodeBytes, encoder } from "./protocol.js";
 
 const KEY_LIMIT = 512;
@@ -30,7 +31,7 @@ let nextId = 1;
 let queue = [];
 
 function send(calls) {
-  globalThis.__lpKv(JSON.stringify(calls));
+  globalThis.__lpKv(withNeed(JSON.stringify(calls)));
 }
 
 function call(binding, op, args) {

@@ -3,6 +3,8 @@
 // each kind carries. The host sends a batch as __lp.d([...]); the page answers in the call's result or, later,
 // through the __lpDone binding (channel.js).
 
+import { carries, sendData, takeData } from "./dataplane.js";
+
 export const HostMessage = Object.freeze({
   Request: 1,       // [1, id, method, url, [name, value, ...], body, BodyEncoding, remoteAddress, remotePort]
   Datagram: 2,      // [2, id, data, BodyEncoding, remoteAddress, remotePort]
@@ -53,6 +55,7 @@ export const BodyEncoding = Object.freeze({
   None: 0,   // no body: the data element is null
   Text: 1,   // ASCII text, as is
   Base64: 2, // base64 of the bytes
+  Data: 3,   // the bytes went on the data plane: the data element is their message's number (dataplane.js)
 });
 
 export const HandlerFailure = Object.freeze({
@@ -83,10 +86,18 @@ export function isAscii(bytes) {
   return true;
 }
 
-// Bytes as the two elements [data, BodyEncoding] of a message: text when ASCII (Chromium escapes every other
-// character in CDP output), else base64. The one place that chooses.
+// Bytes as the two elements [data, BodyEncoding] of a message: on the data plane when they are large, else text
+// when ASCII (Chromium escapes every other character in CDP output), else base64. The one place that chooses.
 export function encodeBytes(bytes) {
+  if (carries(bytes.length)) return [sendData(bytes), BodyEncoding.Data];
   return isAscii(bytes) ? [decoder.decode(bytes), BodyEncoding.Text] : [toBase64(bytes), BodyEncoding.Base64];
+}
+
+// A string as [data, BodyEncoding]: as it is when short (it is already JSON-ready), else its UTF-8 on the data plane
+// (a text message: the host takes its bytes as they are).
+export function encodeText(text) {
+  if (carries(text.length)) return [sendData(text), BodyEncoding.Data];
+  return [text, BodyEncoding.Text];
 }
 
 // A message whose last two elements are bytes: [kind, id, data, BodyEncoding].
@@ -96,6 +107,7 @@ export function dataMessage(kind, id, bytes) {
 
 // The bytes of a [data, BodyEncoding] pair from the host.
 export function decodeData(data, encoding) {
+  if (encoding === BodyEncoding.Data) return takeData(data);
   return encoding === BodyEncoding.Base64 ? fromBase64(data) : encoder.encode(data);
 }
 

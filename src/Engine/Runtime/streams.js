@@ -1,12 +1,12 @@
 // Response bodies: whole when they are complete soon, else streamed to the host with flow control.
 import { post } from "./channel.js";
 import { nativeClearTimeout, nativeSetTimeout } from "./limits.js";
-import { BodyEncoding, PageMessage, dataMessage, encodeBytes } from "./protocol.js";
+import { BodyEncoding, PageMessage, dataMessage, encodeBytes, encodeText } from "./protocol.js";
 
 // A whole response: head is [status, statusText, [name, value, ...]].
 export function responseMessage(id, head, body) {
   if (body === null || body === undefined) return [PageMessage.Response, id, ...head, null, BodyEncoding.None];
-  if (typeof body === "string") return [PageMessage.Response, id, ...head, body, BodyEncoding.Text];
+  if (typeof body === "string") return [PageMessage.Response, id, ...head, ...encodeText(body)];
   const bytes = body instanceof ArrayBuffer ? new Uint8Array(body) : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
   if (bytes.length === 0) return [PageMessage.Response, id, ...head, null, BodyEncoding.None];
   return [PageMessage.Response, id, ...head, ...encodeBytes(bytes)];

@@ -15,6 +15,7 @@
 import {
   IncomingRequest, NativeRequest, kFetchId, kNative, madeWithStream, nativeRequestOf, requestHeaderPairs, subrequestResponse,
 } from "./facades.js";
+import { withNeed } from "./dataplane.js";
 import { headerPairs } from "./headers.js";
 import { FetchCall, asBytes, decodeData, encodeBytes } from "./protocol.js";
 const REDIRECT = { follow: 0, manual: 1, error: 2 };
@@ -42,7 +43,7 @@ export function flushFetchCalls() {
   if (queue.length === 0) return;
   const calls = queue;
   queue = [];
-  globalThis.__lpFetch(JSON.stringify(calls));
+  globalThis.__lpFetch(withNeed(JSON.stringify(calls)));
 }
 
 // The absolute http(s) URL a fetch of `input` goes to when it leaves the page's own origin; null: the page fetches it.

@@ -23,7 +23,7 @@ internal sealed class PageMessageRouter(Tab tab)
     public void DeliverPayload(ReadOnlySpan<byte> payload)
     {
         var messages = new List<PageMessage>();
-        PageMessageReader.ReadMessages(payload, messages);
+        PageMessageReader.ReadMessages(payload, messages, tab.Data);
         Deliver(messages);
     }
 

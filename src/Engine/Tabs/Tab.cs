@@ -25,6 +25,7 @@ internal sealed class Tab
         Sender = new BatchSender(this);
         Router = new PageMessageRouter(this);
         Watchdog = new TabWatchdog(this);
+        Data = new DataPlane.TabDataPlane(app.Name, index, app.Logger, OnDataPlaneLost, app.Options.InlineBodyMax);
     }
 
     public AppScope App { get; }
@@ -40,6 +41,9 @@ internal sealed class Tab
     public PageMessageRouter Router { get; }
 
     public TabWatchdog Watchdog { get; }
+
+    /// <summary>The tab's data plane: bodies beside CDP, once the page has connected it.</summary>
+    public DataPlane.TabDataPlane Data { get; }
 
     public bool IsDead => _dead || (_page?.IsEnded ?? false);
 
@@ -104,6 +108,16 @@ internal sealed class Tab
         }
     }
 
+    /// <summary>The data plane ended while the tab lives: what was given to the page or announced by it may be cut, so
+    /// the tab is given up (its calls go back to the pool) rather than trusted with a hole.</summary>
+    private void OnDataPlaneLost(string reason)
+    {
+        if (!IsDead && !_owner.IsStopping && _page is { } page)
+        {
+            FireAndForget.Run(page.CloseAsync(), App.Logger, "closing a tab whose data plane ended");
+        }
+    }
+
     /// <summary>Waits for the page to end and hands its calls back to the pool.</summary>
     private async Task WatchAsync()
     {
@@ -121,5 +135,6 @@ internal sealed class Tab
 
         Router.OnTabEnded();
         _owner.OnTabEnded(this, reason, orphans);
+        await Data.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -125,6 +125,14 @@ internal static class ServeCommand
             throw new UsageException($"--max-subrequests {options.MaxSubrequests}: must be at least 1.");
         }
 
+        int? inlineBody = options.InlineBody switch
+        {
+            null => null,
+            "off" => int.MaxValue,
+            _ when int.TryParse(options.InlineBody, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) && bytes >= 1 => bytes,
+            _ => throw new UsageException($"--inline-body {options.InlineBody}: expected a number of bytes (at least 1) or off."),
+        };
+
         if (options.CaFile is not null && !File.Exists(options.CaFile))
         {
             throw new UsageException($"--ca-file {options.CaFile}: no such file.");
@@ -200,6 +208,7 @@ internal static class ServeCommand
         app = options.Timeout is { } seconds ? app with { RequestTimeout = TimeSpan.FromSeconds(seconds) } : app;
         app = options.Queue is { } queue ? app with { QueueLimit = queue } : app;
         app = options.MaxSubrequests is { } subrequests ? app with { MaxSubrequests = subrequests } : app;
+        app = inlineBody is { } inline ? app with { InlineBodyMax = inline } : app;
         app = options.CaFile is { } caFile ? app with { CaFile = Path.GetFullPath(caFile) } : app;
         var http = new HttpListenerOptions();
         http.MaxBodyBytes = options.MaxBody ?? http.MaxBodyBytes;

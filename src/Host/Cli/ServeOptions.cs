@@ -71,6 +71,10 @@ internal sealed class ServeOptions
     [Option("max-subrequests", HelpText = "Subrequests (the handler's fetch to other servers) one request may make (default 1000).")]
     public int? MaxSubrequests { get; set; }
 
+    [Option("inline-body",
+        HelpText = "Bodies smaller than BYTES ride inline in their CDP message, larger ones go on the tab's data plane (default 2048; off: every body on CDP).")]
+    public string? InlineBody { get; set; }
+
     [Option("ca-file", HelpText = "A PEM file of root certificates the handler's fetch trusts besides the system's (a private CA).")]
     public string? CaFile { get; set; }
 

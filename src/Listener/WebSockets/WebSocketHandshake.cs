@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 
 namespace LeanProxy.Listener.WebSockets;
@@ -66,9 +65,7 @@ public static class WebSocketHandshake
         var bytes = new byte[Encoding.ASCII.GetByteCount(key) + Guid.Length];
         var written = Encoding.ASCII.GetBytes(key, bytes);
         Guid.CopyTo(bytes, written);
-#pragma warning disable CA5350 // SHA-1 is what RFC 6455 prescribes here; it is not used for security.
-        return Convert.ToBase64String(SHA1.HashData(bytes));
-#pragma warning restore CA5350
+        return Convert.ToBase64String(Sha1.Hash(bytes));
     }
 
     private static bool IsNonce(string key)
