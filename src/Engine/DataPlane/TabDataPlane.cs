@@ -35,6 +35,8 @@ internal sealed class TabDataPlane : IAsyncDisposable
     private readonly ConcurrentDictionary<long, byte[]> _received = new();
     private readonly Queue<Waiting> _waiting = new();
     private readonly Lock _gate = new();
+    private readonly Prometheus.Counter.Child _bytesToPage;
+    private readonly Prometheus.Counter.Child _bytesFromPage;
     private WebSocketConnection? _socket;
     private long _sent;
     private long _receivedCount;
@@ -49,6 +51,8 @@ internal sealed class TabDataPlane : IAsyncDisposable
         _logger = logger;
         _lost = lost;
         InlineMax = inlineMax;
+        _bytesToPage = Metrics.EngineMetrics.DataPlaneBytes.WithLabels(app, "to_page");
+        _bytesFromPage = Metrics.EngineMetrics.DataPlaneBytes.WithLabels(app, "from_page");
         // Two version-4 GUIDs: 244 bits from the system's CSPRNG, without loading OpenSSL into the host.
         Token = Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N");
     }
@@ -78,6 +82,7 @@ internal sealed class TabDataPlane : IAsyncDisposable
         var copy = ArrayPool<byte>.Shared.Rent(data.Length);
         data.CopyTo(copy);
         var number = Interlocked.Increment(ref _sent);
+        _bytesToPage.Inc(data.Length);
         if (!_outgoing.Writer.TryWrite(new Outgoing(copy, data.Length)))
         {
             ArrayPool<byte>.Shared.Return(copy);
@@ -174,16 +179,27 @@ internal sealed class TabDataPlane : IAsyncDisposable
             }
 
             // A text message is a string the page sent as its UTF-8 (checked by the socket): its bytes are the data.
-            var data = message.WrittenSpan.ToArray();
-            if (Interlocked.Add(ref _unclaimedBytes, data.Length) > MaxUnclaimedBytes)
+            if (!Receive(message.WrittenSpan.ToArray()))
             {
                 await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "too much data nobody referred to").ConfigureAwait(false);
                 return $"the page sent more than {MaxUnclaimedBytes} bytes it did not refer to";
             }
-
-            _received[Interlocked.Increment(ref _receivedCount)] = data;
-            Drain();
         }
+    }
+
+    /// <summary>The page's next message arrived: it is kept until taken, and what waited for it runs. False when the
+    /// page has sent more than it may without referring to it.</summary>
+    internal bool Receive(byte[] data)
+    {
+        if (Interlocked.Add(ref _unclaimedBytes, data.Length) > MaxUnclaimedBytes)
+        {
+            return false;
+        }
+
+        _bytesFromPage.Inc(data.Length);
+        _received[Interlocked.Increment(ref _receivedCount)] = data;
+        Drain();
+        return true;
     }
 
     private async Task SendLoopAsync(WebSocketConnection socket, CancellationToken stopping)

@@ -55,6 +55,10 @@ public static class EngineMetrics
         "leanproxy_subrequest_duration_seconds", "From a subrequest's start to its body's end (or failure), by app.",
         new HistogramConfiguration { LabelNames = ["app"], Buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
 
+    internal static readonly Counter DataPlaneBytes = Prometheus.Metrics.CreateCounter(
+        "leanproxy_data_plane_bytes_total", "Bytes carried by the tabs' data planes (bodies beside CDP), by app and direction (to_page, from_page).",
+        "app", "direction");
+
     internal static readonly Histogram BatchItems = Prometheus.Metrics.CreateHistogram(
         "leanproxy_batch_items", "Messages per batch call to a tab (requests, datagrams, stream and KV messages).",
         new HistogramConfiguration { Buckets = [1, 2, 4, 8, 16, 32, 64, 128, 256] });

@@ -37,10 +37,7 @@ internal sealed partial class CdpPage : IPageChannel
             if (!reply.Payload.IsEmpty)
             {
                 // Held, with what comes after it, while data it refers to is still on its way (see TabDataPlane).
-                var payload = reply.Payload.Span;
-                var need = PageMessageReader.ReadNeed(ref payload);
-                _tab.Data.Run(need, (_tab, reply.Payload[(reply.Payload.Length - payload.Length)..]),
-                    static state => state.Item1.Router.DeliverPayload(state.Item2.Span));
+                _tab.Router.DeliverHeld(reply.Payload);
             }
 
             return reply;

@@ -204,7 +204,7 @@ internal sealed class PageServer : IProxyRequestHandler, IAsyncDisposable
           };
           globalThis.__lpStatus = () => settled.then((status) => JSON.stringify(status));
           addEventListener("error", (e) => {
-            if (globalThis.__lp) return;
+            if (globalThis.__lpLoad) return;
             __lpSettle({ t: "error", message: String(e.message ?? e), file: e.filename || "", line: e.lineno || 0,
               column: e.colno || 0, stack: e.error && e.error.stack ? String(e.error.stack) : "" });
           });

@@ -4,8 +4,17 @@
 // socket keeps the order, so numbers are never sent); a payload that refers to data starts with the highest number
 // it needs ("12;[...]"), and the receiver holds it, and what comes after it, until that data is there.
 
-// Taken before the app's modules run: the app cannot put its own WebSocket between the runtime and the host.
+// Taken before the app's modules run, and used only as these functions: an app that patches WebSocket or its
+// prototype can neither see the plane's socket (nor its token) nor put itself between the runtime and the host.
 const NativeWebSocket = globalThis.WebSocket;
+const nativeSend = NativeWebSocket.prototype.send;
+const setter = (name) => Object.getOwnPropertyDescriptor(NativeWebSocket.prototype, name).set;
+const setBinaryType = setter("binaryType");
+const setOnOpen = setter("onopen");
+const setOnMessage = setter("onmessage");
+const setOnError = setter("onerror");
+const setOnClose = setter("onclose");
+const { apply } = Reflect;
 
 let socket = null;
 let inlineMax = Infinity;
@@ -25,22 +34,22 @@ export function openPlane(url, threshold) {
       resolve(String(e));
       return;
     }
-    ws.binaryType = "arraybuffer";
-    ws.onopen = () => {
+    apply(setBinaryType, ws, ["arraybuffer"]);
+    apply(setOnOpen, ws, [() => {
       socket = ws;
       inlineMax = threshold;
       resolve("open");
-    };
-    ws.onmessage = (e) => {
+    }]);
+    apply(setOnMessage, ws, [(e) => {
       frames.set(++received, new Uint8Array(e.data));
       release();
-    };
-    ws.onerror = () => resolve("the data plane's socket failed");
-    ws.onclose = () => {
+    }]);
+    apply(setOnError, ws, [() => resolve("the data plane's socket failed")]);
+    apply(setOnClose, ws, [() => {
       socket = null;
       inlineMax = Infinity;
       resolve("the data plane's socket closed");
-    };
+    }]);
   });
 }
 
@@ -52,7 +61,7 @@ export function carries(length) {
 // Sends bytes (the browser copies them at once), or a string as a text message (Blink makes its UTF-8 natively, with
 // no copy in the JavaScript heap); returns their number for the control message.
 export function sendData(data) {
-  socket.send(data);
+  apply(nativeSend, socket, [data]);
   need = ++sent;
   return sent;
 }

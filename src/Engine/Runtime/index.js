@@ -114,6 +114,15 @@ function run(messages) {
   return promise;
 }
 
+// The host's entry points, fixed before the app's modules run: an app cannot replace them (to see its batches or its
+// data plane's token) or take their name first.
+Object.defineProperty(globalThis, "__lp", {
+  value: Object.freeze({ d: dispatch, plane: openPlane }),
+  writable: false,
+  enumerable: false,
+  configurable: false,
+});
+
 export function start(module, config) {
   const handler = module.default;
   const exports = {
@@ -125,6 +134,5 @@ export function start(module, config) {
   const env = { ...config.env };
   for (const binding of config.kv ?? []) env[binding] = new KvNamespace(binding);
   current.env = Object.freeze(env);
-  globalThis.__lp = { d: dispatch, plane: openPlane };
   globalThis.__lpSettle({ t: "ready", exports });
 }
