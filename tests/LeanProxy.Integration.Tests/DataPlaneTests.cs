@@ -7,7 +7,7 @@ using System.Text.Json;
 namespace LeanProxy.Integration.Tests;
 
 /// <summary>
-/// Bodies on the tab's data plane (a WebSocket beside CDP, 2 KiB and more) and inline (smaller), every kind and both
+/// Bodies on the tab's data plane (a WebSocket beside CDP, 4 KiB and more) and inline (smaller), every kind and both
 /// ways, through the real binary and Chromium: byte for byte, the page's own tampering, and a renderer killed mid-body.
 /// </summary>
 [TestFixture]
@@ -65,8 +65,8 @@ public sealed class DataPlaneTests
 
     [TestCase(0)]
     [TestCase(100)]
-    [TestCase(2047)]
-    [TestCase(2048)]
+    [TestCase(4095)]
+    [TestCase(4096)]
     [TestCase(100_000)]
     [TestCase(3 * 1024 * 1024)]
     [CancelAfter(60_000)]

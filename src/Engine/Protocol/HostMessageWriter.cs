@@ -59,6 +59,7 @@ internal static class HostMessageWriter
         {
             t_plane = null;
             writer.Reset(PooledBufferWriter.Nowhere);
+            plane?.Flush(); // the batch's bodies leave as one data-plane message, ahead of the batch itself
         }
 
         if (t_need > 0)

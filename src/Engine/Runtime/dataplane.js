@@ -16,7 +16,9 @@ const setOnError = setter("onerror");
 const setOnClose = setter("onclose");
 const { apply } = Reflect;
 
+const encoder = new TextEncoder();
 let socket = null;
+let parts = [];         // what goes in the next message: copies of bytes, or strings
 let inlineMax = Infinity;
 let sent = 0;           // messages sent to the host
 let need = 0;           // the highest of them the next payload may refer to
@@ -41,7 +43,15 @@ export function openPlane(url, threshold) {
       resolve("open");
     }]);
     apply(setOnMessage, ws, [(e) => {
-      frames.set(++received, new Uint8Array(e.data));
+      // [count u32][length u32 × count][bytes…], little-endian: a batch's bodies, numbered in turn (views, no copy).
+      const view = new DataView(e.data);
+      const count = view.getUint32(0, true);
+      let offset = 4 + 4 * count;
+      for (let i = 0; i < count; i++) {
+        const length = view.getUint32(4 + 4 * i, true);
+        frames.set(++received, new Uint8Array(e.data, offset, length));
+        offset += length;
+      }
       release();
     }]);
     apply(setOnError, ws, [() => resolve("the data plane's socket failed")]);
@@ -58,16 +68,43 @@ export function carries(length) {
   return length >= inlineMax && socket !== null;
 }
 
-// Sends bytes (the browser copies them at once), or a string as a text message (Blink makes its UTF-8 natively, with
-// no copy in the JavaScript heap); returns their number for the control message.
+// Adds bytes (copied now: the caller may reuse its buffer) or a string to the next message; returns their number for
+// the control message. What was added leaves, as one message, before the next payload that could refer to it.
 export function sendData(data) {
-  apply(nativeSend, socket, [data]);
+  parts.push(typeof data === "string" ? data : data.slice());
   need = ++sent;
   return sent;
 }
 
-// A payload for the host: prefixed with the data it needs, if any since the last payload.
+// One part alone that is a string goes as a text message (Blink makes its UTF-8 natively); anything else as one
+// binary message framed as the host's: [count u32][length u32 × count][bytes…].
+function flush() {
+  if (parts.length === 0) return;
+  const out = parts;
+  parts = [];
+  if (socket === null) return; // the plane closed: the host gives this tab up
+  if (out.length === 1 && typeof out[0] === "string") {
+    apply(nativeSend, socket, [out[0]]);
+    return;
+  }
+  const bytes = out.map((p) => (typeof p === "string" ? encoder.encode(p) : p));
+  let total = 4 + 4 * bytes.length;
+  for (const b of bytes) total += b.length;
+  const message = new Uint8Array(total);
+  const view = new DataView(message.buffer);
+  view.setUint32(0, bytes.length, true);
+  let offset = 4 + 4 * bytes.length;
+  for (let i = 0; i < bytes.length; i++) {
+    view.setUint32(4 + 4 * i, bytes[i].length, true);
+    message.set(bytes[i], offset);
+    offset += bytes[i].length;
+  }
+  apply(nativeSend, socket, [message]);
+}
+
+// A payload for the host, once what it may refer to has left: prefixed with the data it needs, if any since the last.
 export function withNeed(payload) {
+  flush();
   if (need === 0) return payload;
   const n = need;
   need = 0;

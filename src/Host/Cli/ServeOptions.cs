@@ -72,7 +72,7 @@ internal sealed class ServeOptions
     public int? MaxSubrequests { get; set; }
 
     [Option("inline-body",
-        HelpText = "Bodies smaller than BYTES ride inline in their CDP message, larger ones go on the tab's data plane (default 2048; off: every body on CDP).")]
+        HelpText = "Bodies smaller than BYTES ride inline in their CDP message, larger ones go on the tab's data plane (default 4096; off: every body on CDP).")]
     public string? InlineBody { get; set; }
 
     [Option("ca-file", HelpText = "A PEM file of root certificates the handler's fetch trusts besides the system's (a private CA).")]

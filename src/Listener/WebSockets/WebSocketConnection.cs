@@ -148,6 +148,44 @@ public sealed class WebSocketConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends one message made of <paramref name="parts"/>, in order, without copying them together first.</summary>
+    public async ValueTask SendAsync(WebSocketMessageType type, IReadOnlyList<ReadOnlyMemory<byte>> parts, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        if (type == WebSocketMessageType.Close)
+        {
+            throw new ArgumentException("A close is sent with CloseAsync.", nameof(type));
+        }
+
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (IsCloseSent)
+            {
+                throw new InvalidOperationException("The WebSocket session is closing: nothing more can be sent.");
+            }
+
+            long length = 0;
+            foreach (var part in parts)
+            {
+                length += part.Length;
+            }
+
+            var header = _output.GetSpan(10);
+            _output.Advance(WebSocketFrameHeader.Write(header, fin: true, (WebSocketOpcode)type, length));
+            foreach (var part in parts)
+            {
+                _output.Write(part.Span);
+            }
+
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
     /// <summary>Starts the close handshake (once): the peer's close frame then ends <see cref="ReceiveAsync"/>.</summary>
     public ValueTask CloseAsync(int status, string reason) => TrySendCloseAsync(status, reason);
 

@@ -1,4 +1,4 @@
-// Bodies of every kind, both ways, for DataPlaneTests: what crosses the tab's data plane (2 KiB and more) and what
+// Bodies of every kind, both ways, for DataPlaneTests: what crosses the tab's data plane (4 KiB and more) and what
 // rides inline, checked byte for byte by the test.
 //   POST /echo           the body back, as bytes (arrayBuffer)      POST /text    text() back, as a string
 //   POST /json           json() back, re-serialized                 POST /form    formData() summarized as JSON
