@@ -73,6 +73,25 @@ public sealed class DataPlaneTests
     }
 
     [Test]
+    public void FramedMessagesAreSplitInTurnAndAnnouncedOnesTakenAsTheyCome()
+    {
+        var plane = new TabDataPlane("a", 0, NullLogger.Instance, _ => { });
+        // Two parts in one message, then a header-only frame announcing one part that comes as a message of its own.
+        Assert.That(plane.ReceiveFramed([2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 7, 8, 9]), Is.Null);
+        Assert.That(plane.ReceiveFramed([1, 0, 0, 0, 3, 0, 0, 0]), Is.Null);
+        Assert.That(plane.ReceiveFramed([4, 5, 6]), Is.Null);
+        Assert.That(plane.Take(1), Is.EqualTo(new byte[] { 7 }));
+        Assert.That(plane.Take(2), Is.EqualTo(new byte[] { 8, 9 }));
+        Assert.That(plane.Take(3), Is.EqualTo(new byte[] { 4, 5, 6 }));
+
+        Assert.That(plane.ReceiveFramed([1, 0, 0, 0, 9, 0, 0, 0, 1]), Does.Contain("malformed"), "a length beyond the message");
+        Assert.That(plane.ReceiveFramed([0, 0, 0, 0]), Does.Contain("malformed"), "no parts");
+        Assert.That(plane.ReceiveFramed([255, 255, 255, 127]), Does.Contain("malformed"), "more lengths than bytes");
+        Assert.That(plane.ReceiveFramed([1, 0, 0, 0, 2, 0, 0, 0]), Is.Null);
+        Assert.That(plane.ReceiveFramed([1, 2, 3]), Does.Contain("announced"), "not the length it announced");
+    }
+
+    [Test]
     public void TokensAreUnguessable()
     {
         var tokens = Enumerable.Range(0, 100).Select(i => new TabDataPlane("a", i, NullLogger.Instance, _ => { }).Token).ToList();

@@ -34,6 +34,7 @@ internal sealed class TabDataPlane : IAsyncDisposable
     private readonly int _tabIndex;
     private readonly Action<string> _lost;
     private List<Part>? _pending;
+    private readonly Queue<int> _announced = new(); // lengths of the page's parts announced to come as messages of their own
     private readonly Channel<Outgoing> _outgoing = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<long, byte[]> _received = new();
     private readonly Queue<Waiting> _waiting = new();
@@ -228,9 +229,18 @@ internal sealed class TabDataPlane : IAsyncDisposable
 
     private const string TooMuch = "sent more data than it may without referring to it";
 
-    /// <summary>Splits a framed message into its parts, each numbered in turn; what is wrong with it, or null.</summary>
-    private string? ReceiveFramed(ReadOnlySpan<byte> message)
+    /// <summary>
+    /// Splits a framed message into its parts, each numbered in turn; what is wrong with it, or null. A frame of
+    /// headers only announces its parts as the next binary messages, as they are (the page sends large bytes so).
+    /// </summary>
+    internal string? ReceiveFramed(ReadOnlySpan<byte> message)
     {
+        if (_announced.Count > 0)
+        {
+            return message.Length == _announced.Dequeue() ? Receive(message.ToArray()) ? null : TooMuch
+                : "sent a message of another length than it announced";
+        }
+
         var count = message.Length >= 4 ? BinaryPrimitives.ReadInt32LittleEndian(message) : 0;
         if (count < 1 || count > (message.Length - 4) / 4)
         {
@@ -238,6 +248,22 @@ internal sealed class TabDataPlane : IAsyncDisposable
         }
 
         var offset = 4 + (4 * count);
+        if (message.Length == offset)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var announced = BinaryPrimitives.ReadInt32LittleEndian(message[(4 + (4 * i))..]);
+                if (announced <= 0 || announced > MaxMessageBytes)
+                {
+                    return "announced a message of a length it may not send";
+                }
+
+                _announced.Enqueue(announced);
+            }
+
+            return null;
+        }
+
         for (var i = 0; i < count; i++)
         {
             var length = BinaryPrimitives.ReadInt32LittleEndian(message[(4 + (4 * i))..]);

@@ -68,10 +68,29 @@ export function carries(length) {
   return length >= inlineMax && socket !== null;
 }
 
+// Parts this large leave at once, alone: a copy (and the allocation) would cost more than their own message.
+const ALONE = 64 * 1024;
+
 // Adds bytes (copied now: the caller may reuse its buffer) or a string to the next message; returns their number for
-// the control message. What was added leaves, as one message, before the next payload that could refer to it.
+// the control message. What was added leaves, as one message, before the next payload that could refer to it. A large
+// string goes at once as a text message; large bytes at once as a header-only frame announcing them ([1][length])
+// and then the bytes as they are (the browser copies them as it sends).
 export function sendData(data) {
-  parts.push(typeof data === "string" ? data : data.slice());
+  const string = typeof data === "string";
+  if (data.length >= ALONE && socket !== null) {
+    flush();
+    if (string) {
+      apply(nativeSend, socket, [data]);
+    } else {
+      const header = new DataView(new ArrayBuffer(8));
+      header.setUint32(0, 1, true);
+      header.setUint32(4, data.length, true);
+      apply(nativeSend, socket, [header.buffer]);
+      apply(nativeSend, socket, [data]);
+    }
+  } else {
+    parts.push(string ? data : data.slice());
+  }
   need = ++sent;
   return sent;
 }
