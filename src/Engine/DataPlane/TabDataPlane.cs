@@ -39,6 +39,7 @@ internal sealed class TabDataPlane : IAsyncDisposable
     private readonly ConcurrentDictionary<long, byte[]> _received = new();
     private readonly Queue<Waiting> _waiting = new();
     private readonly Lock _gate = new();
+    private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Prometheus.Counter.Child _bytesToPage;
     private readonly Prometheus.Counter.Child _bytesFromPage;
     private WebSocketConnection? _socket;
@@ -66,16 +67,11 @@ internal sealed class TabDataPlane : IAsyncDisposable
 
     public int InlineMax { get; }
 
-    private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     /// <summary>Completes when the page's socket is attached.</summary>
     public Task Opened => _opened.Task;
 
     /// <summary>The page's socket is attached: bytes may go here.</summary>
     public bool IsOpen => Volatile.Read(ref _state) == 1;
-
-    /// <summary>Messages sent to the page so far: a batch that refers to data needs the page to have received this many.</summary>
-    public long SentCount => Volatile.Read(ref _sent);
 
     /// <summary>Whether <paramref name="length"/> bytes go on the data plane rather than inline.</summary>
     public bool Carries(int length) => length >= InlineMax && IsOpen;

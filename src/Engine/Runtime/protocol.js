@@ -94,7 +94,7 @@ export function encodeBytes(bytes) {
 }
 
 // A string as [data, BodyEncoding]: as it is when short (it is already JSON-ready), else its UTF-8 on the data plane
-// (a text message: the host takes its bytes as they are).
+// (a large one alone, as a text message whose UTF-8 the browser makes; see dataplane.js).
 export function encodeText(text) {
   if (carries(text.length)) return [sendData(text), BodyEncoding.Data];
   return [text, BodyEncoding.Text];
