@@ -123,30 +123,8 @@ public sealed class WebSocketConnection : IAsyncDisposable
         SendAsync(type, default, payload, cancellationToken);
 
     /// <summary>Sends one message made of <paramref name="prefix"/> then <paramref name="payload"/>, without copying them together first.</summary>
-    public async ValueTask SendAsync(WebSocketMessageType type, ReadOnlyMemory<byte> prefix, ReadOnlyMemory<byte> payload,
-        CancellationToken cancellationToken)
-    {
-        if (type == WebSocketMessageType.Close)
-        {
-            throw new ArgumentException("A close is sent with CloseAsync.", nameof(type));
-        }
-
-        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (IsCloseSent)
-            {
-                throw new InvalidOperationException("The WebSocket session is closing: nothing more can be sent.");
-            }
-
-            WriteFrame((WebSocketOpcode)type, prefix.Span, payload.Span);
-            await FlushAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _sendLock.Release();
-        }
-    }
+    public ValueTask SendAsync(WebSocketMessageType type, ReadOnlyMemory<byte> prefix, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
+        SendAsync(type, [prefix, payload], cancellationToken);
 
     /// <summary>Sends one message made of <paramref name="parts"/>, in order, without copying them together first.</summary>
     public async ValueTask SendAsync(WebSocketMessageType type, IReadOnlyList<ReadOnlyMemory<byte>> parts, CancellationToken cancellationToken)
@@ -280,7 +258,7 @@ public sealed class WebSocketConnection : IAsyncDisposable
                 {
                     if (!IsCloseSent)
                     {
-                        WriteFrame(WebSocketOpcode.Pong, default, data.Span);
+                        WriteFrame(WebSocketOpcode.Pong, data.Span);
                         await FlushAsync(cancellationToken).ConfigureAwait(false);
                     }
                 }
@@ -339,7 +317,7 @@ public sealed class WebSocketConnection : IAsyncDisposable
             Span<byte> payload = stackalloc byte[125];
             BinaryPrimitives.WriteUInt16BigEndian(payload, (ushort)status);
             var length = 2 + Utf8Prefix(reason, payload[2..]);
-            WriteFrame(WebSocketOpcode.Close, default, payload[..length]);
+            WriteFrame(WebSocketOpcode.Close, payload[..length]);
             await _output.FlushAsync().ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or InvalidOperationException or ObjectDisposedException)
@@ -359,15 +337,11 @@ public sealed class WebSocketConnection : IAsyncDisposable
         return written;
     }
 
-    private void WriteFrame(WebSocketOpcode opcode, ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> payload)
+    /// <summary>A control frame (pong, close): its header and payload.</summary>
+    private void WriteFrame(WebSocketOpcode opcode, ReadOnlySpan<byte> payload)
     {
         var header = _output.GetSpan(10);
-        _output.Advance(WebSocketFrameHeader.Write(header, fin: true, opcode, prefix.Length + payload.Length));
-        if (!prefix.IsEmpty)
-        {
-            _output.Write(prefix);
-        }
-
+        _output.Advance(WebSocketFrameHeader.Write(header, fin: true, opcode, payload.Length));
         if (!payload.IsEmpty)
         {
             _output.Write(payload);
