@@ -13,6 +13,7 @@ var targets = new Dictionary<string, Action<byte[]>>(StringComparer.Ordinal)
     ["chunked"] = FuzzTargets.Chunked,
     ["cdp-envelope"] = FuzzTargets.CdpEnvelope,
     ["tar"] = FuzzTargets.Tar,
+    ["websocket"] = FuzzTargets.WebSocket,
 };
 
 if (args.Length is < 1 or > 2 || !targets.TryGetValue(args[0], out var target))
@@ -148,6 +149,66 @@ internal static class FuzzTargets
         {
             // Refused with a reason.
         }
+    }
+
+    /// <summary>
+    /// The WebSocket frame reader (RFC 6455, a server's side): client bytes fed in two pieces (the first byte picks
+    /// where); every message and the close code must be the same as when fed whole, and nothing may throw — bad input
+    /// ends the session with a close code.
+    /// </summary>
+    public static void WebSocket(byte[] input)
+    {
+        if (input.Length == 0)
+        {
+            return;
+        }
+
+        var bytes = input.AsSpan(1).ToArray();
+        var at = bytes.Length == 0 ? 0 : input[0] % (bytes.Length + 1);
+        var whole = WebSocketSessionAsync(bytes, bytes.Length).GetAwaiter().GetResult();
+        var split = WebSocketSessionAsync(bytes, at).GetAwaiter().GetResult();
+        if (whole != split)
+        {
+            throw new InvalidOperationException($"split at {at} read {split}, whole {whole}");
+        }
+    }
+
+    private static async Task<string> WebSocketSessionAsync(byte[] bytes, int at)
+    {
+        var input = new System.IO.Pipelines.Pipe();
+        var session = new LeanProxy.Listener.WebSockets.WebSocketConnection(
+            new Duplex(input.Reader, System.IO.Pipelines.PipeWriter.Create(Stream.Null)), maxMessageBytes: 4096);
+        await input.Writer.WriteAsync(bytes.AsMemory(0, at));
+        var feeding = Task.Run(async () =>
+        {
+            await input.Writer.WriteAsync(bytes.AsMemory(at));
+            await input.Writer.CompleteAsync();
+        });
+        var log = new System.Text.StringBuilder();
+        using var message = new LeanProxy.Buffers.PooledBuffer();
+        while (true)
+        {
+            message.Reset(keepAtMost: 1 << 16);
+            var type = await session.ReceiveAsync(message, CancellationToken.None);
+            if (type == LeanProxy.Listener.WebSockets.WebSocketMessageType.Close)
+            {
+                log.Append("close ").Append(session.CloseStatus);
+                break;
+            }
+
+            log.Append(type).Append(':').Append(Convert.ToHexString(message.WrittenSpan)).Append(';');
+        }
+
+        await session.DisposeAsync(); // completes the reader: what is still being fed is dropped
+        await feeding;
+        return log.ToString();
+    }
+
+    private sealed class Duplex(System.IO.Pipelines.PipeReader input, System.IO.Pipelines.PipeWriter output) : System.IO.Pipelines.IDuplexPipe
+    {
+        public System.IO.Pipelines.PipeReader Input { get; } = input;
+
+        public System.IO.Pipelines.PipeWriter Output { get; } = output;
     }
 
     private static ReadOnlySequence<byte> Split(byte[] bytes, int at)

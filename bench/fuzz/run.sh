@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing with AFL++ through SharpFuzz: ./bench/fuzz/run.sh TARGET [MINUTES] (default 30), TARGET one of
-# http-head, chunked, cdp-envelope, tar. Builds bench/LeanProxy.Fuzz, instruments the target's assembly in its output,
+# http-head, chunked, cdp-envelope, tar, websocket. Builds bench/LeanProxy.Fuzz, instruments the target's assembly in its output,
 # runs afl-fuzz from the seed corpus in bench/fuzz/corpus/TARGET, and prints the figures (executions, paths, coverage,
 # crashes, hangs). Findings stay in $FUZZ_OUT (default /tmp/leanproxy-fuzz/TARGET); replay one with the build that is
 # not instrumented (the instrumented one needs AFL's shared memory):
 #   dotnet build bench/LeanProxy.Fuzz -c Release && dotnet bench/LeanProxy.Fuzz/bin/Release/net10.0/LeanProxy.Fuzz.dll TARGET FILE
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-TARGET=${1:?usage: bench/fuzz/run.sh http-head|chunked|cdp-envelope|tar [MINUTES]}
+TARGET=${1:?usage: bench/fuzz/run.sh http-head|chunked|cdp-envelope|tar|websocket [MINUTES]}
 MINUTES=${2:-30}
 case "$TARGET" in
-  http-head|chunked) ASSEMBLY=LeanProxy.Listener.dll ;;
+  http-head|chunked|websocket) ASSEMBLY=LeanProxy.Listener.dll ;;
   cdp-envelope) ASSEMBLY=LeanProxy.Cdp.dll ;;
   tar) ASSEMBLY=LeanProxy.Engine.dll ;;
   *) echo "unknown target $TARGET" >&2; exit 2 ;;
