@@ -69,6 +69,21 @@ public sealed class KvTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task LargeValuesGoBothWaysOnTheDataPlaneAndEachReadIsItsOwnCopy(CancellationToken cancellationToken)
+    {
+        await using var host = await LeanProxyProcess.ServeAsync(App("big"), cancellationToken, "--kv", "KV", "--admin", "127.0.0.1:0");
+        using var client = new HttpClient { BaseAddress = host.BaseUri };
+        using var result = JsonDocument.Parse(await client.GetStringAsync("/big?n=1000000", cancellationToken));
+        Assert.That(result.RootElement.GetProperty("bytes").GetBoolean(), Is.True, "the value read back byte for byte, untouched by a read before");
+        Assert.That(result.RootElement.GetProperty("text").GetBoolean(), Is.True);
+        Assert.That(await host.MetricAsync("""leanproxy_data_plane_bytes_total{app="big",direction="from_page"}""", cancellationToken),
+            Is.GreaterThanOrEqualTo(2_000_000), "both puts");
+        Assert.That(await host.MetricAsync("""leanproxy_data_plane_bytes_total{app="big",direction="to_page"}""", cancellationToken),
+            Is.GreaterThanOrEqualTo(2_000_000), "the gets (the second read of the bytes may come from the tab's cache)");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task TheExamplesCountAndShorten(CancellationToken cancellationToken)
     {
         await using (var counter = await LeanProxyProcess.ServeAsync(Example("kv-counter"), cancellationToken, "--kv", "COUNTS"))

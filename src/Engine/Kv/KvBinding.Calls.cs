@@ -10,7 +10,7 @@ namespace LeanProxy.Engine.Kv;
 internal sealed partial class KvBinding
 {
     /// <summary><c>[id, binding, "get", [keys…]]</c>: per key <c>[data, encoding, metadata, expiration]</c> or null.</summary>
-    private async Task<byte[]> GetAsync(JsonElement call, string binding, long now, Dictionary<string, List<KvEntry>>? prefetched)
+    private async Task<KvResult> GetAsync(JsonElement call, string binding, long now, Dictionary<string, List<KvEntry>>? prefetched)
     {
         var names = call[3].EnumerateArray().Select(k => Key("GET", k.GetString())).ToList();
         if (names.Count > BulkLimit)
@@ -19,43 +19,7 @@ internal sealed partial class KvBinding
         }
 
         var found = prefetched?.GetValueOrDefault(binding) ?? await store.GetAsync(app, binding, names, now, CancellationToken.None).ConfigureAwait(false);
-        return Json(writer =>
-        {
-            writer.WriteStartArray();
-            foreach (var name in names)
-            {
-                var entry = found.FirstOrDefault(e => e.Key.AsSpan().SequenceEqual(name));
-                if (entry is null)
-                {
-                    writer.WriteNullValue();
-                    continue;
-                }
-
-                writer.WriteStartArray();
-                HostMessageWriter.WriteData(writer, entry.Value);
-                if (entry.Metadata is null)
-                {
-                    writer.WriteNullValue();
-                }
-                else
-                {
-                    writer.WriteStringValue(entry.Metadata);
-                }
-
-                if (entry.Expiration is { } expires)
-                {
-                    writer.WriteNumberValue(expires);
-                }
-                else
-                {
-                    writer.WriteNullValue();
-                }
-
-                writer.WriteEndArray();
-            }
-
-            writer.WriteEndArray();
-        });
+        return new KvResult(null, names.Select(name => found.FirstOrDefault(e => e.Key.AsSpan().SequenceEqual(name))).ToList());
     }
 
     /// <summary><c>[id, binding, "put", key, data, encoding, metadata, expiration]</c>.</summary>

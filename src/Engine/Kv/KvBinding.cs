@@ -146,7 +146,7 @@ internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
                     continue;
                 }
 
-                byte[] result;
+                KvResult result;
                 var ok = true;
                 var outcome = "ok";
                 try
@@ -252,7 +252,7 @@ internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
         }
     }
 
-    private async Task<byte[]> ExecuteAsync(JsonElement call, Dictionary<string, List<KvEntry>>? prefetched, byte[]? planeValue)
+    private async Task<KvResult> ExecuteAsync(JsonElement call, Dictionary<string, List<KvEntry>>? prefetched, byte[]? planeValue)
     {
         var binding = call[1].GetString() ?? string.Empty;
         if (!bindings.Contains(binding))
@@ -264,9 +264,9 @@ internal sealed partial class KvBinding : IKvCacheHolder, IDisposable
         return call[2].GetString() switch
         {
             "get" => await GetAsync(call, binding, now, prefetched).ConfigureAwait(false),
-            "put" => await PutAsync(call, binding, now, planeValue).ConfigureAwait(false),
-            "delete" => await DeleteAsync(call, binding).ConfigureAwait(false),
-            "list" => await ListAsync(call, binding, now).ConfigureAwait(false),
+            "put" => KvResult.FromJson(await PutAsync(call, binding, now, planeValue).ConfigureAwait(false)),
+            "delete" => KvResult.FromJson(await DeleteAsync(call, binding).ConfigureAwait(false)),
+            "list" => KvResult.FromJson(await ListAsync(call, binding, now).ConfigureAwait(false)),
             _ => throw new KvCallException("TypeError", $"KV: unknown operation {call[2].GetString()}."),
         };
     }

@@ -141,13 +141,11 @@ internal static class HostMessageWriter
         writer.WriteEndArray();
     }
 
-    /// <summary><c>[10, callId, ok, result]</c>: <paramref name="resultJson"/> is written as it is (JSON the host made).</summary>
-    public static void WriteKvReply(Utf8JsonWriter writer, int callId, bool ok, ReadOnlySpan<byte> resultJson)
+    /// <summary><c>[10, callId, ok, </c>: the caller writes the result and ends the message (see <see cref="Kv.KvResult"/>).</summary>
+    public static void WriteKvReplyStart(Utf8JsonWriter writer, int callId, bool ok)
     {
         Start(writer, HostMessageKind.KvReply, callId);
         writer.WriteNumberValue(ok ? 1 : 0);
-        writer.WriteRawValue(resultJson, skipInputValidation: true);
-        writer.WriteEndArray();
     }
 
     /// <summary><c>[11, 0, binding, key]</c>: null binding, everything; null key, the whole binding.</summary>

@@ -8,7 +8,7 @@
 // answer that crossed a change on its way is not kept. cacheTtl (default 60 s, as in Workers) bounds how long an
 // entry is used without asking, whatever happens to the log.
 import { withNeed } from "./dataplane.js";
-import { decodeData, decoder, encodeBytes, encoder } from "./protocol.js";
+import { BodyEncoding, decodeData, decoder, encodeBytes, encoder } from "./protocol.js";
 
 const KEY_LIMIT = 512;
 const VALUE_LIMIT = 25 * 1024 * 1024;
@@ -124,6 +124,13 @@ async function entriesOf(binding, names, ttl) {
   if (!hits.includes(undefined)) return hits;
   const sent = epoch;
   const entries = await call(binding, "get", [names]);
+  for (const entry of entries) {
+    // A large value came on the data plane: taken once, kept as its bytes (each read gets a copy, see toValue).
+    if (entry !== null && entry[1] === BodyEncoding.Data) {
+      entry[0] = decodeData(entry[0], entry[1]);
+      entry[1] = BYTES;
+    }
+  }
   if (epoch === sent) names.forEach((name, i) => remember(binding, name, entries[i], now));
   return entries;
 }
@@ -163,9 +170,12 @@ function typeOf(options) {
   throw new TypeError('Unknown response type. Possible types are "text", "arrayBuffer", "json", and "stream".');
 }
 
+// A cached entry whose value is its bytes already (it came on the data plane).
+const BYTES = -1;
+
 function toValue(entry, type) {
   if (entry === null) return null;
-  const bytes = decodeData(entry[0], entry[1]);
+  const bytes = entry[1] === BYTES ? entry[0].slice() : decodeData(entry[0], entry[1]);
   switch (type) {
     case "text": return decoder.decode(bytes);
     case "json": return JSON.parse(decoder.decode(bytes));

@@ -16,6 +16,21 @@ export default {
     const url = new URL(request.url);
     const kv = env.KV;
     switch (url.pathname) {
+      case "/big": {
+        // Values large enough for the data plane, both ways: put, then read twice (each read its own copy).
+        const n = Number(url.searchParams.get("n"));
+        const bytes = new Uint8Array(n).map((_, i) => (i * 131 + 7) & 255);
+        const text = "\u00e9".repeat(n / 2);
+        await kv.put("big-bytes", bytes);
+        await kv.put("big-text", text);
+        const first = new Uint8Array(await kv.get("big-bytes", "arrayBuffer"));
+        first.fill(0);
+        const second = new Uint8Array(await kv.get("big-bytes", "arrayBuffer"));
+        return Response.json({
+          bytes: second.length === n && second.every((b, i) => b === ((i * 131 + 7) & 255)),
+          text: (await kv.get("big-text")) === text,
+        });
+      }
       case "/api": {
         await kv.put("text", "hello");
         await kv.put("json", JSON.stringify({ a: [1, 2] }), { metadata: { tag: "m" } });
