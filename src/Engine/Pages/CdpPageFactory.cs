@@ -163,17 +163,31 @@ internal sealed class CdpPageFactory(BrowserHost browser, PageServer pageServer,
 
         pageServer.DataPlanes.Expect(plane);
         var expression = $"__lp.plane({JsonSerializer.Serialize(pageServer.DataPlaneUrl(plane), EngineJsonContext.Default.String)}, {plane.InlineMax})";
-        var opened = await session.SendAsync(
-            CdpMethods.RuntimeEvaluate,
-            expression,
-            static (writer, text) =>
+        string? opened;
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            // The page answers within 2 s whatever happens; this bounds a page that does not answer at all.
+            timeout.CancelAfter(TimeSpan.FromSeconds(5));
+            try
             {
-                writer.WriteString("expression"u8, text);
-                writer.WriteBoolean("awaitPromise"u8, true);
-                writer.WriteBoolean("returnByValue"u8, true);
-            },
-            static json => ReadStringResult(json),
-            cancellationToken).ConfigureAwait(false);
+                opened = await session.SendAsync(
+                    CdpMethods.RuntimeEvaluate,
+                    expression,
+                    static (writer, text) =>
+                    {
+                        writer.WriteString("expression"u8, text);
+                        writer.WriteBoolean("awaitPromise"u8, true);
+                        writer.WriteBoolean("returnByValue"u8, true);
+                    },
+                    static json => ReadStringResult(json),
+                    timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                opened = "the page did not answer within 5 s";
+            }
+        }
+
         if (opened == "open")
         {
             // The page saw the handshake's answer; the server side attaches as it sends it.

@@ -15,6 +15,8 @@ const setOnMessage = setter("onmessage");
 const setOnError = setter("onerror");
 const setOnClose = setter("onclose");
 const { apply } = Reflect;
+const setTimer = globalThis.setTimeout.bind(globalThis);
+const OPEN_WITHIN_MS = 2000;
 
 const encoder = new TextEncoder();
 let socket = null;
@@ -26,9 +28,11 @@ let received = 0;       // messages received from the host
 const frames = new Map(); // number → Uint8Array, until taken
 const held = [];        // [need, run]: batches waiting for their data, in order
 
-// Opens the plane (called once by the host after the app loaded); resolves "open", or why not.
+// Opens the plane (called once by the host after the app loaded); resolves "open", or why not (within 2 s: a tab
+// whose plane does not open serves with every body inline).
 export function openPlane(url, threshold) {
   return new Promise((resolve) => {
+    setTimer(() => resolve(`the data plane did not open within ${OPEN_WITHIN_MS} ms`), OPEN_WITHIN_MS);
     let ws;
     try {
       ws = new NativeWebSocket(url);
