@@ -136,6 +136,17 @@ internal sealed partial class TabDataPlane : IAsyncDisposable
     }
 
     /// <summary>
+    /// A payload that may start with the page's data-plane messages it needs (<c>N;[...]</c>): <paramref name="action"/>
+    /// gets the rest of it once they are there (see <see cref="Run{TState}"/>).
+    /// </summary>
+    public void RunHeld<TState>(ReadOnlyMemory<byte> payload, TState state, Action<TState, ReadOnlyMemory<byte>> action)
+    {
+        var span = payload.Span;
+        var need = Protocol.PageMessageReader.ReadNeed(ref span);
+        Run(need, (state, payload[(payload.Length - span.Length)..], action), static held => held.action(held.state, held.Item2));
+    }
+
+    /// <summary>
     /// Runs <paramref name="action"/> once the page's message <paramref name="need"/> has arrived and everything held
     /// before it has run: at once (on this thread) in the common case, else on the thread the data arrives on.
     /// </summary>

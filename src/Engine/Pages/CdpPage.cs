@@ -193,9 +193,7 @@ internal sealed partial class CdpPage : IPageChannel
         }
 
         // A payload that refers to data-plane messages waits for them, and whatever comes after it waits too.
-        var span = (ReadOnlySpan<byte>)payload;
-        var need = PageMessageReader.ReadNeed(ref span);
-        _tab.Data.Run(need, (this, name, payload.AsMemory(payload.Length - span.Length)), static state => state.Item1.Invoke(state.Item2, state.Item3.Span));
+        _tab.Data.RunHeld(payload, (this, name), static (call, rest) => call.Item1.Invoke(call.name, rest.Span));
     }
 
     private void Invoke(string name, ReadOnlySpan<byte> payload)

@@ -21,14 +21,10 @@ internal sealed class PageMessageRouter(Tab tab)
 
     /// <summary>
     /// A payload of page messages that may start with the data-plane messages it needs (<c>N;[...]</c>): delivered once
-    /// they are there, after whatever was held before it (see <see cref="DataPlane.TabDataPlane.Run{TState}"/>).
+    /// they are there, after whatever was held before it (see <see cref="DataPlane.TabDataPlane.RunHeld{TState}"/>).
     /// </summary>
-    public void DeliverHeld(ReadOnlyMemory<byte> payload)
-    {
-        var span = payload.Span;
-        var need = PageMessageReader.ReadNeed(ref span);
-        tab.Data.Run(need, (this, payload[(payload.Length - span.Length)..]), static state => state.Item1.DeliverPayload(state.Item2.Span));
-    }
+    public void DeliverHeld(ReadOnlyMemory<byte> payload) =>
+        tab.Data.RunHeld(payload, this, static (router, messages) => router.DeliverPayload(messages.Span));
 
     /// <summary>A binding payload: a JSON array of page messages.</summary>
     public void DeliverPayload(ReadOnlySpan<byte> payload)
